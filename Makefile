@@ -1,0 +1,49 @@
+# packbench: build, test and demo targets. `make help` lists them.
+
+GO        ?= go
+BIN       := bin
+TOOLS     := tools
+ENGINE    := $(abspath $(TOOLS)/node_modules/.bin/node-llama-cpp)
+BUF       := $(abspath $(TOOLS)/node_modules/.bin/buf)
+MODEL     ?= $(abspath ../shared/models/llama-2-tiny-random.gguf)
+DEMO_OUT  ?= demo_runs
+
+# The engine's package would otherwise try to fetch or compile llama.cpp at
+# install time; the CPU prebuilt binaries come from the lockfile instead.
+export NODE_LLAMA_CPP_SKIP_DOWNLOAD := true
+export PACKBENCH_ENGINE := $(ENGINE)
+
+.PHONY: help build test demo engine bench lint proto proto-check clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/packbench and bin/packbench-agent
+	$(GO) build -o $(BIN)/packbench ./coordinator/cmd/packbench
+
+$(ENGINE): $(TOOLS)/package.json $(TOOLS)/package-lock.json
+	cd $(TOOLS) && npm ci --omit=optional --no-audit --no-fund --loglevel=error
+	@touch $@
+
+engine: $(ENGINE) ## install the pinned llama.cpp engine and buf, print the engine's path
+	@echo $(ENGINE)
+
+test: build engine ## run every test (unit, case and end-to-end)
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+demo: build engine ## benchmark the shared tiny model on this machine
+	./$(BIN)/packbench local --binary $(ENGINE) --model $(MODEL) \
+		--instances 1,2 --threads-min 1 --reserve-cores 0 --ladder-span 1 \
+		--ctx-size 256 -n 32 --timeout 120 --outdir $(DEMO_OUT)
+
+bench: build ## run the speed and memory benchmarks
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./pkg/pack/
+
+lint: engine ## gofmt, go vet, buf lint and buf format
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
+		if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean: ## remove build outputs and demo runs
+	rm -rf $(BIN) $(DEMO_OUT)

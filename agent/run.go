@@ -1,0 +1,292 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/packbench/packbench/pkg/host"
+	"github.com/packbench/packbench/pkg/memory"
+	"github.com/packbench/packbench/pkg/pack"
+	"github.com/packbench/packbench/pkg/result"
+	"github.com/packbench/packbench/pkg/runner"
+	"github.com/packbench/packbench/pkg/timing"
+)
+
+// RunPack runs one pack and blocks until every process of it is reaped. emit
+// receives each event as it happens, from more than one goroutine but never
+// concurrently; it must not block for long. The returned Pack is the same as
+// the PackFinished event's. A skipped pack (memory) is not an error.
+func (a *Agent) RunPack(ctx context.Context, req PackRequest, emit func(Event)) (result.Pack, error) {
+	if err := a.validate(req); err != nil {
+		return result.Pack{}, err
+	}
+	bin, err := a.checkPath("binary", req.Binary)
+	if err != nil {
+		return result.Pack{}, err
+	}
+	if req.Workload.Model != "" {
+		if req.Workload.Model, err = a.checkPath("model", req.Workload.Model); err != nil {
+			return result.Pack{}, err
+		}
+	}
+	if err := a.acquire(req.ID); err != nil {
+		return result.Pack{}, err
+	}
+	defer a.release()
+
+	var emitMu sync.Mutex
+	send := func(ev Event) {
+		ev.PackID, ev.At = req.ID, time.Now()
+		emitMu.Lock()
+		defer emitMu.Unlock()
+		if emit != nil {
+			emit(ev)
+		}
+	}
+	log := a.logger.With("pack", req.ID, "instances", req.Instances, "threads", req.Threads)
+
+	pf, err := a.Preflight(ctx, PreflightRequest{Binary: bin, Runner: req.Runner,
+		ExecMode: req.ExecMode, NoPreflight: req.NoPreflight})
+	if err != nil {
+		return result.Pack{}, fmt.Errorf("preflight: %w", err)
+	}
+	prof, err := pf.Profile()
+	if err != nil {
+		return result.Pack{}, err
+	}
+	cmd, err := prof.Command(bin, pf.ExecMode, req.Workload, req.Threads)
+	if err != nil {
+		return result.Pack{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+
+	p := result.Pack{
+		ID: req.ID, Instances: req.Instances, Threads: req.Threads,
+		Runner: result.Runner{
+			Binary: req.Binary, Kind: string(pf.Kind), ExecMode: string(cmd.ExecMode),
+			Version: pf.Version, Args: cmd.Args, Dropped: cmd.Dropped, CPUOnly: cmd.CPUOnly,
+			Notes: pf.Notes,
+		},
+	}
+	p.UsableCPUs, _, _ = host.UsableCPUs()
+
+	mem, fits, err := a.memoryCheck(bin, pf.Kind, req)
+	if err != nil {
+		return result.Pack{}, err
+	}
+	p.Memory = mem
+	if !fits {
+		p.Status = result.StatusSkipped
+		p.Reason = fmt.Sprintf("estimated %.0f MiB exceeds the cap of %.0f MiB "+
+			"(--mem-headroom %.2f x MemAvailable %.0f MiB)", mib(mem.TotalBytes),
+			mib(mem.CapBytes), mem.Headroom, mib(mem.AvailableBytes))
+		p.StartedAt, p.EndedAt = time.Now(), time.Now()
+		log.Warn("pack skipped", "reason", p.Reason)
+		send(Event{Kind: EventSkipped, Memory: &mem, Reason: p.Reason})
+		send(Event{Kind: EventPackFinished, Pack: &p})
+		return p, nil
+	}
+	send(Event{Kind: EventAccepted, Memory: &mem})
+
+	spec := a.packSpec(req, cmd)
+	obs := &observer{agent: a, req: req, spec: spec, send: send, mode: cmd.ExecMode,
+		done: make([]result.Instance, req.Instances)}
+	log.Info("pack starting", "runner", pf.Kind, "exec_mode", cmd.ExecMode)
+	res, err := pack.Run(ctx, a.logger, spec, obs)
+	if err != nil {
+		return result.Pack{}, fmt.Errorf("run pack %s: %w", req.ID, err)
+	}
+
+	p.StartedAt, p.EndedAt, p.StartSkew = res.Started, res.Ended, res.StartSkew
+	p.Results = obs.finished(res)
+	for _, in := range p.Results {
+		if in.ExecMode == pack.ExecSh && p.Runner.ExecMode == string(runner.ExecDirect) {
+			p.Runner.ExecMode = in.ExecMode // a direct start failed and was retried
+		}
+	}
+	p.Status, p.Reason = result.ComboStatus(p.Results)
+	log.Info("pack finished", "status", p.Status, "duration", p.EndedAt.Sub(p.StartedAt))
+	send(Event{Kind: EventPackFinished, Pack: &p})
+	return p, nil
+}
+
+// packSpec lays out the processes and their log files.
+func (a *Agent) packSpec(req PackRequest, cmd runner.Command) pack.Spec {
+	spec := pack.Spec{Timeout: req.Timeout, Grace: a.cfg.Grace, LogCap: a.cfg.LogCap,
+		SampleEvery: a.cfg.SampleEvery}
+	for k := 0; k < req.Instances; k++ {
+		stem := filepath.Join(a.cfg.LogDir, fmt.Sprintf("%s_p%d", req.ID, k))
+		spec.Instances = append(spec.Instances, pack.Instance{
+			Index: k, Path: cmd.Path, Args: cmd.Args, Env: cmd.Env,
+			StdoutPath: stem + ".stdout.txt", StderrPath: stem + ".stderr.txt",
+			RetryViaSh: cmd.ExecMode == runner.ExecDirect && req.ExecMode == runner.ExecAuto,
+		})
+	}
+	return spec
+}
+
+// observer turns the launcher's callbacks into events, parsing each
+// instance's logs as soon as it exits.
+type observer struct {
+	agent *Agent
+	req   PackRequest
+	spec  pack.Spec
+	send  func(Event)
+	mode  runner.ExecMode
+
+	mu   sync.Mutex
+	done []result.Instance // by index, guarded by mu
+	seen []bool            // guarded by mu
+}
+
+var _ pack.Observer = (*observer)(nil)
+
+func (o *observer) InstanceStarted(index, pid int, at time.Time) {
+	o.send(Event{Kind: EventInstanceStarted, Index: index, PID: pid})
+}
+
+func (o *observer) InstanceExited(r pack.InstanceResult) {
+	in := o.judge(r)
+	o.mu.Lock()
+	if o.seen == nil {
+		o.seen = make([]bool, len(o.done))
+	}
+	o.done[r.Index], o.seen[r.Index] = in, true
+	o.mu.Unlock()
+	o.send(Event{Kind: EventInstanceFinished, Index: r.Index, Instance: &in})
+}
+
+// finished returns every instance's outcome, judging the ones the launcher
+// did not report through the observer (never started, for example).
+func (o *observer) finished(res pack.Result) []result.Instance {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, r := range res.Instances {
+		if o.seen == nil || !o.seen[r.Index] {
+			o.done[r.Index] = o.judge(r)
+		}
+	}
+	return append([]result.Instance(nil), o.done...)
+}
+
+func (o *observer) judge(r pack.InstanceResult) result.Instance {
+	inst := o.spec.Instances[r.Index]
+	// the launcher says "direct" for anything it did not retry, shells too
+	mode := string(o.mode)
+	if r.ExecMode == pack.ExecSh {
+		mode = pack.ExecSh
+	}
+	in := result.Instance{
+		Index: r.Index, PID: r.PID, ExecMode: mode,
+		StartedAt: r.Started, EndedAt: r.Ended,
+		PeakRSSBytes: r.PeakRSSBytes, PeakPSSBytes: r.PeakPSSBytes,
+		StdoutPath: filepath.Base(inst.StdoutPath), StderrPath: filepath.Base(inst.StderrPath),
+	}
+	if r.StartError == "" {
+		rep, err := timing.ParseFiles(inst.StdoutPath, inst.StderrPath)
+		if err != nil {
+			o.agent.logger.Warn("cannot parse runner output", "pack", o.req.ID,
+				"instance", r.Index, "error", err)
+		}
+		in.Timing = rep
+	}
+	result.Judge(&in, result.Outcome{ExitCode: r.ExitCode, Signal: r.Signal,
+		TimedOut: r.TimedOut, Cancelled: r.Cancelled, StartError: r.StartError},
+		o.req.Workload.NPredict, o.req.Timeout)
+	return in
+}
+
+// memoryCheck estimates the pack's memory and holds it against
+// headroom x MemAvailable of this host.
+func (a *Agent) memoryCheck(bin string, kind runner.Kind, req PackRequest) (result.Memory, bool, error) {
+	model := req.Workload.Model
+	if model == "" {
+		model = bin // a llamafile carries its weights
+	}
+	noMmap := memory.NoMmapRequested(req.Workload.ExtraArgs)
+	key := fmt.Sprintf("%s|%s|%d|%t", model, kind, req.Workload.CtxSize, noMmap)
+
+	a.mu.Lock()
+	est, ok := a.estimates[key]
+	a.mu.Unlock()
+	if !ok {
+		var err error
+		opt := memory.Options{CtxSize: req.Workload.CtxSize, NoMmap: noMmap}
+		if kind == runner.NodeLlamaCpp {
+			opt.RuntimeOverheadBytes = memory.NodeRuntimeOverheadBytes
+		}
+		est, err = memory.EstimateFile(model, opt)
+		if err != nil {
+			return result.Memory{}, false, fmt.Errorf("estimate memory: %w", err)
+		}
+		if est.Warning != "" {
+			a.logger.Warn("memory estimate is rough", "model", model, "reason", est.Warning)
+		}
+		a.mu.Lock()
+		a.estimates[key] = est
+		a.mu.Unlock()
+	}
+
+	avail, err := host.MemAvailable()
+	if err != nil {
+		return result.Memory{}, false, fmt.Errorf("read MemAvailable: %w", err)
+	}
+	total := est.TotalBytes(req.Instances)
+	chk := memory.CheckFit(total, avail, req.MemHeadroom)
+	return result.Memory{
+		Source: est.Source, Warning: est.Warning, Mmap: est.Mmap,
+		WeightsBytes: est.WeightsBytes, PerInstanceBytes: est.PerInstanceBytes(),
+		TotalBytes: total, AvailableBytes: avail, CapBytes: chk.CapBytes,
+		Headroom: req.MemHeadroom,
+	}, chk.Fits, nil
+}
+
+func (a *Agent) acquire(id string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.running != "" {
+		return fmt.Errorf("%w: pack %s is running; one pack at a time", ErrBusy, a.running)
+	}
+	a.running = id
+	return nil
+}
+
+func (a *Agent) release() {
+	a.mu.Lock()
+	a.running = ""
+	a.mu.Unlock()
+}
+
+// validate checks a request's fields against the agent's limits; errors
+// name the field, the value and what is accepted.
+func (a *Agent) validate(req PackRequest) error {
+	l := a.cfg.Limits
+	w := req.Workload
+	bad := func(field string, v any, accepted string) error {
+		return fmt.Errorf("%w: %s %v; accepted: %s", ErrInvalid, field, v, accepted)
+	}
+	switch {
+	case !idPattern.MatchString(req.ID):
+		return bad("pack id", fmt.Sprintf("%q", req.ID),
+			"1-128 letters, digits, '.', '_' or '-', not starting with '.'")
+	case req.Instances < 1 || req.Instances > l.MaxInstances:
+		return bad("instances", req.Instances, fmt.Sprintf("1..%d", l.MaxInstances))
+	case req.Threads < 1 || req.Threads > l.MaxThreads:
+		return bad("threads", req.Threads, fmt.Sprintf("1..%d", l.MaxThreads))
+	case w.NPredict < 1 || w.NPredict > l.MaxNPredict:
+		return bad("n_predict", w.NPredict, fmt.Sprintf("1..%d", l.MaxNPredict))
+	case w.CtxSize < 0 || w.CtxSize > l.MaxCtxSize:
+		return bad("ctx_size", w.CtxSize, fmt.Sprintf("0..%d", l.MaxCtxSize))
+	case len(w.Prompt) > l.MaxPrompt:
+		return bad("prompt length", len(w.Prompt), fmt.Sprintf("at most %d bytes", l.MaxPrompt))
+	case req.Timeout <= 0 || req.Timeout > l.MaxTimeout:
+		return bad("timeout", req.Timeout, fmt.Sprintf("more than 0 and at most %s", l.MaxTimeout))
+	case !(req.MemHeadroom > 0 && req.MemHeadroom <= 1):
+		return bad("mem_headroom", req.MemHeadroom, "more than 0 and at most 1")
+	}
+	return nil
+}
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }

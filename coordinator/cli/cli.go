@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
+)
+
+// Exit statuses.
+const (
+	ExitOK          = 0
+	ExitFailed      = 1
+	ExitUsage       = 2
+	ExitInterrupted = 130
+)
+
+// usageError is bad input: it ends the program with ExitUsage.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Env is what a command reads and writes besides its arguments, so tests can
+// run commands in process.
+type Env struct {
+	Stdout, Stderr io.Writer
+	// Interactive turns the progress bar on; normally whether stderr is a
+	// terminal.
+	Interactive bool
+}
+
+// Main runs packbench with args (without the program name) and returns the
+// exit status.
+func Main(args []string, env Env) int {
+	if len(args) == 0 {
+		printUsage(env.Stderr)
+		return ExitUsage
+	}
+	var err error
+	switch args[0] {
+	case "local":
+		err = runLocal(args[1:], env)
+	case "parse":
+		err = runParse(args[1:], env)
+	case "version", "--version", "-version":
+		fmt.Fprintf(env.Stdout, "packbench %s\n", versionString())
+	case "help", "-h", "--help":
+		printUsage(env.Stdout)
+	default:
+		fmt.Fprintf(env.Stderr, "packbench: unknown command %q\n", args[0])
+		printUsage(env.Stderr)
+		return ExitUsage
+	}
+	return exitStatus(err, env.Stderr)
+}
+
+func exitStatus(err error, stderr io.Writer) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, errHelp):
+		return ExitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "packbench: %v\n", err)
+		return ExitUsage
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintf(stderr, "packbench: %v\n", err)
+		return ExitInterrupted
+	default:
+		fmt.Fprintf(stderr, "packbench: %v\n", err)
+		return ExitFailed
+	}
+}
+
+var (
+	errHelp        = errors.New("help shown")
+	errInterrupted = errors.New("interrupted: finished combos are kept")
+)
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `usage: packbench <command> [flags]
+
+commands:
+  local     benchmark packs of runner processes on this machine
+  parse     print what the timing parser reads from saved runner logs, as JSON
+  version   print the version
+
+Run 'packbench <command> -h' for a command's flags.
+`)
+}
+
+// newLogger builds the root logger; verbose turns on debug lines.
+func newLogger(out io.Writer, verbose bool) hclog.Logger {
+	level := hclog.Info
+	if verbose {
+		level = hclog.Debug
+	}
+	return hclog.New(&hclog.LoggerOptions{
+		Name:   "packbench",
+		Level:  level,
+		Output: out,
+	})
+}
+
+// IsTerminal reports whether f is a terminal.
+func IsTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/packbench/packbench/pkg/plan"
+	"github.com/packbench/packbench/pkg/runner"
+)
+
+// Defaults of the seed tool, kept so that its command lines still work.
+const (
+	defaultPrompt      = "CPU pack benchmark. Write one short sentence."
+	defaultNPredict    = 160
+	defaultSeed        = 42
+	defaultCtxSize     = 4096
+	defaultTemp        = 0.7
+	defaultThreadsMin  = 2
+	defaultLadderSpan  = 2
+	defaultReserve     = 2
+	defaultOutDir      = "cpu_pack_runs"
+	defaultTimeoutS    = 1800
+	defaultMemHeadroom = 0.90
+)
+
+// optFloat is a float flag that remembers whether it was set.
+type optFloat struct {
+	v   float64
+	set bool
+}
+
+func (o *optFloat) String() string {
+	if !o.set {
+		return ""
+	}
+	return strconv.FormatFloat(o.v, 'g', -1, 64)
+}
+
+func (o *optFloat) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("not a number")
+	}
+	o.v, o.set = v, true
+	return nil
+}
+
+// optInt is an int flag that remembers whether it was set.
+type optInt struct {
+	v   int
+	set bool
+}
+
+func (o *optInt) String() string {
+	if !o.set {
+		return ""
+	}
+	return strconv.Itoa(o.v)
+}
+
+func (o *optInt) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("not an integer")
+	}
+	o.v, o.set = v, true
+	return nil
+}
+
+// benchFlags are the flags `local` and `sweep` share: the runner, the
+// workload, the plan and the limits of a run.
+type benchFlags struct {
+	binary, model, runnerKind, execVia string
+	noPreflight                        bool
+
+	prompt          string
+	nPredict, seed  int
+	ctxSize         int
+	temp            float64
+	topP            optFloat
+	topK            optInt
+	extraArgs       string
+	instances       string
+	threadsMin      int
+	threadsMax      int
+	ladderSpan      int
+	reserveCores    int
+	timeoutS        float64
+	memHeadroom     float64
+	logCapMiB       int
+	dryRun, verbose bool
+}
+
+func (b *benchFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&b.binary, "binary", "", "path to the llamafile or llama.cpp runner (required)")
+	fs.StringVar(&b.model, "model", "", "path to a .gguf model (not needed for a llamafile)")
+	fs.StringVar(&b.runnerKind, "runner", "auto",
+		"runner profile: auto, llamafile, llama-completion, llama-cli, llama-simple, node-llama-cpp")
+	fs.StringVar(&b.execVia, "exec-via", "auto", "how to run the binary: auto, direct, sh, bash")
+	fs.BoolVar(&b.noPreflight, "no-preflight", false,
+		"do not run the binary's --help first (needs --runner)")
+
+	fs.StringVar(&b.prompt, "prompt", defaultPrompt, "prompt text")
+	fs.IntVar(&b.nPredict, "n-predict", defaultNPredict, "tokens to generate")
+	fs.IntVar(&b.nPredict, "n", defaultNPredict, "tokens to generate (short for --n-predict)")
+	fs.IntVar(&b.seed, "seed", defaultSeed, "sampling seed")
+	fs.IntVar(&b.ctxSize, "ctx-size", defaultCtxSize, "context size in tokens")
+	fs.Float64Var(&b.temp, "temp", defaultTemp, "sampling temperature")
+	fs.Var(&b.topP, "top-p", "top-p sampling (optional)")
+	fs.Var(&b.topK, "top-k", "top-k sampling (optional)")
+	fs.StringVar(&b.extraArgs, "extra-args", "", "arguments passed through to the runner")
+
+	fs.StringVar(&b.instances, "instances", "auto",
+		"instance counts: auto, a list like 3,4,5, or a range like 3-8 or 2:1:10")
+	fs.IntVar(&b.threadsMin, "threads-min", defaultThreadsMin, "fewest threads per instance")
+	fs.IntVar(&b.threadsMax, "threads-max", 0,
+		"most threads per instance (default: physical cores; more allows SMT)")
+	fs.IntVar(&b.ladderSpan, "ladder-span", defaultLadderSpan,
+		"threads tried around the even split: base-span .. base+span")
+	fs.IntVar(&b.reserveCores, "reserve-cores", defaultReserve, "cores left for the OS and I/O")
+
+	fs.Float64Var(&b.timeoutS, "timeout", defaultTimeoutS, "seconds a run may take before it is killed")
+	fs.Float64Var(&b.memHeadroom, "mem-headroom", defaultMemHeadroom,
+		"largest share of MemAvailable a pack's estimate may take, in (0, 1]")
+	fs.IntVar(&b.logCapMiB, "log-cap-mib", 16, "MiB of each output stream kept per instance")
+	fs.BoolVar(&b.dryRun, "dry-run", false, "print the plan and exit")
+	fs.BoolVar(&b.verbose, "v", false, "debug logging")
+	fs.BoolVar(&b.verbose, "verbose", false, "debug logging")
+}
+
+// validated are the checked, typed values of benchFlags.
+type validated struct {
+	kind     runner.Kind
+	mode     runner.ExecMode
+	workload runner.Workload
+	spec     plan.Spec
+	timeout  time.Duration
+}
+
+// validate checks every value that can be checked without the host; each
+// error names the flag, the value and what is accepted.
+func (b *benchFlags) validate() (validated, error) {
+	var v validated
+	var err error
+	if b.binary == "" {
+		return v, usagef("--binary is required: the path of a llamafile or llama.cpp runner")
+	}
+	if err := runner.CheckBinary(b.binary); err != nil {
+		return v, usagef("%v", err)
+	}
+	if b.model != "" {
+		if st, err := os.Stat(b.model); err != nil || st.IsDir() {
+			return v, usagef("invalid --model %q: not a readable file", b.model)
+		}
+	}
+	if v.kind, err = runner.ParseKind(b.runnerKind); err != nil {
+		return v, usagef("%v", err)
+	}
+	if v.mode, err = runner.ParseExecMode(b.execVia); err != nil {
+		return v, usagef("%v", err)
+	}
+	if b.noPreflight && v.kind == runner.Auto {
+		return v, usagef("--no-preflight needs an explicit --runner " +
+			"(llamafile, llama-completion, llama-cli, llama-simple or node-llama-cpp)")
+	}
+
+	switch {
+	case b.nPredict < 1:
+		return v, usagef("invalid -n/--n-predict %d: accepted: an integer >= 1", b.nPredict)
+	case b.ctxSize < 1:
+		return v, usagef("invalid --ctx-size %d: accepted: 1 or more (an explicit context "+
+			"keeps every copy from reserving the model's full training context)", b.ctxSize)
+	case b.temp < 0:
+		return v, usagef("invalid --temp %g: accepted: 0 or more", b.temp)
+	case b.topP.set && (b.topP.v < 0 || b.topP.v > 1):
+		return v, usagef("invalid --top-p %g: accepted: 0 to 1", b.topP.v)
+	case b.topK.set && b.topK.v < 0:
+		return v, usagef("invalid --top-k %d: accepted: 0 or more", b.topK.v)
+	case !(b.timeoutS > 0) || b.timeoutS > 7*24*3600:
+		return v, usagef("invalid --timeout %g: accepted: seconds, more than 0", b.timeoutS)
+	case !(b.memHeadroom > 0 && b.memHeadroom <= 1):
+		return v, usagef("invalid --mem-headroom %g: accepted: a fraction more than 0 "+
+			"and at most 1, such as 0.90", b.memHeadroom)
+	case b.logCapMiB < 1:
+		return v, usagef("invalid --log-cap-mib %d: accepted: 1 or more", b.logCapMiB)
+	}
+
+	extra, err := runner.SplitArgs(b.extraArgs)
+	if err != nil {
+		return v, usagef("invalid --extra-args %q: %v", b.extraArgs, err)
+	}
+	v.workload = runner.Workload{Model: b.model, Prompt: b.prompt, NPredict: b.nPredict,
+		Seed: b.seed, CtxSize: b.ctxSize, Temp: b.temp, ExtraArgs: extra}
+	if b.topP.set {
+		v.workload.TopP = &b.topP.v
+	}
+	if b.topK.set {
+		v.workload.TopK = &b.topK.v
+	}
+
+	if _, err := plan.ParseInstances(b.instances); err != nil {
+		return v, usagef("%v", err)
+	}
+	v.spec = plan.Spec{Instances: b.instances, ThreadsMin: b.threadsMin,
+		ThreadsMax: b.threadsMax, LadderSpan: b.ladderSpan, ReserveCores: b.reserveCores}
+	v.timeout = time.Duration(b.timeoutS * float64(time.Second))
+	return v, nil
+}

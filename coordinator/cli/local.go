@@ -1,0 +1,166 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/packbench/packbench/agent"
+	"github.com/packbench/packbench/coordinator"
+	"github.com/packbench/packbench/pkg/plan"
+	"github.com/packbench/packbench/pkg/result"
+	"github.com/packbench/packbench/pkg/runner"
+)
+
+func runLocal(args []string, env Env) error {
+	fs := flag.NewFlagSet("packbench local", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var bf benchFlags
+	bf.register(fs)
+	outDir := fs.String("outdir", defaultOutDir, "directory for results and logs")
+	fs.Usage = func() {
+		fmt.Fprintln(env.Stderr, "usage: packbench local --binary PATH [--model PATH] [flags]\n\n"+
+			"Benchmarks packs of concurrent runner processes on this machine.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("local: unexpected argument %q (flags start with --)", fs.Arg(0))
+	}
+	v, err := bf.validate()
+	if err != nil {
+		return err
+	}
+	if !bf.dryRun {
+		if err := coordinator.CheckOutDir(*outDir); err != nil {
+			return usagef("invalid --outdir %q: cannot write there: %v", *outDir, err)
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var bar *coordinator.Bar
+	logOut := env.Stderr
+	if env.Interactive && !bf.dryRun {
+		bar = coordinator.NewBar(env.Stderr, "")
+		defer bar.Close()
+		logOut = bar
+	}
+	logger := newLogger(logOut, bf.verbose)
+
+	allow := []string{bf.binary}
+	if bf.model != "" {
+		allow = append(allow, bf.model)
+	}
+	logDir := *outDir
+	if bf.dryRun {
+		logDir = os.TempDir()
+	}
+	ag, err := agent.New(logger, agent.Config{LogDir: logDir, Allow: allow,
+		LogCap: int64(bf.logCapMiB) << 20})
+	if err != nil {
+		return err
+	}
+
+	opts := coordinator.Options{
+		Binary: bf.binary, Runner: v.kind, ExecMode: v.mode, NoPreflight: bf.noPreflight,
+		Workload: v.workload, Plan: v.spec, Timeout: v.timeout, MemHeadroom: bf.memHeadroom,
+		OutDir: *outDir, Stamp: time.Now().Format("20060102-150405"),
+	}
+	var progress coordinator.Progress
+	if bar != nil {
+		progress = bar
+	}
+	run := coordinator.NewHostRun(logger, ag, opts, progress)
+
+	p, err := run.Plan(ctx)
+	if err != nil {
+		var pe *plan.Error
+		if errors.As(err, &pe) {
+			return usagef("%v", err)
+		}
+		return err
+	}
+	if bf.dryRun {
+		printPlan(env.Stdout, p)
+		return nil
+	}
+	if err := needModel(ctx, ag, bf, v); err != nil {
+		return err
+	}
+
+	doc, err := run.Run(ctx)
+	if bar != nil {
+		bar.Close()
+	}
+	printSummary(env.Stdout, *outDir, doc)
+	switch {
+	case errors.Is(err, context.Canceled):
+		logger.Warn("interrupted; finished combos are kept", "outdir", *outDir)
+		return errInterrupted
+	case err != nil:
+		return err
+	}
+	if _, ok := result.Top(doc.BestByInstances); !ok {
+		return fmt.Errorf("no combo finished with every instance; see %s",
+			filepath.Join(*outDir, "results.csv"))
+	}
+	return nil
+}
+
+// needModel refuses a run without --model unless the runner carries its own
+// weights, once preflight has said which runner it is.
+func needModel(ctx context.Context, ag *agent.Agent, bf benchFlags, v validated) error {
+	if bf.model != "" {
+		return nil
+	}
+	pf, err := ag.Preflight(ctx, agent.PreflightRequest{Binary: bf.binary, Runner: v.kind,
+		ExecMode: v.mode, NoPreflight: bf.noPreflight})
+	if err != nil {
+		return fmt.Errorf("preflight %s: %w", bf.binary, err)
+	}
+	if pf.Kind != runner.Llamafile {
+		return usagef("--model is required for runner %s: pass the path of a .gguf file", pf.Kind)
+	}
+	return nil
+}
+
+func printPlan(w io.Writer, p plan.Plan) {
+	fmt.Fprintf(w, "plan: %d combos on %d physical cores, %d usable CPUs, %d reserved, "+
+		"%d split between instances\n", len(p.Combos), p.PhysicalCores, p.UsableCPUs,
+		p.Reserve, p.Cores-p.Reserve)
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	fmt.Fprintln(w, "instances  threads_per_instance  threads_total")
+	for _, c := range p.Combos {
+		flag := ""
+		if p.Oversubscribed(c) {
+			flag = "  (oversubscribed)"
+		}
+		fmt.Fprintf(w, "%9d  %20d  %13d%s\n", c.Instances, c.Threads, c.Instances*c.Threads, flag)
+	}
+}
+
+func printSummary(w io.Writer, outDir string, doc coordinator.Document) {
+	if top, ok := result.Top(doc.BestByInstances); ok {
+		fmt.Fprintf(w, "best: %d instances x %d threads = %.2f tokens/s in all "+
+			"(median %.2f per instance)\n", top.Instances, top.BestThreads, top.TokPSSum,
+			top.TokPSMedian)
+	} else {
+		fmt.Fprintln(w, "best: none (no combo finished with every instance)")
+	}
+	fmt.Fprintf(w, "results: %s, %s, %s\n", filepath.Join(outDir, "results.csv"),
+		filepath.Join(outDir, "best_by_instances.csv"), filepath.Join(outDir, "results.json"))
+	fmt.Fprintf(w, "logs: %s\n", filepath.Join(outDir, "m*_t*_p*.std{out,err}.txt"))
+}

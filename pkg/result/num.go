@@ -1,0 +1,16 @@
+package result
+
+import (
+	"math"
+	"sort"
+)
+
+func ptr(v float64) *float64 { return &v }
+
+// round keeps d decimals; the files carry no false precision.
+func round(v float64, d int) float64 {
+	p := math.Pow(10, float64(d))
+	return math.Round(v*p) / p
+}
+
+func sortInts(xs []int) { sort.Ints(xs) }
