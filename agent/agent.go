@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,22 +11,10 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/packbench/packbench/pkg/api"
 	"github.com/packbench/packbench/pkg/host"
 	"github.com/packbench/packbench/pkg/memory"
 	"github.com/packbench/packbench/pkg/runner"
-)
-
-// Errors a caller can branch on with errors.Is; the gRPC server maps each to
-// one status code.
-var (
-	// ErrBusy: a pack is already running on this agent.
-	ErrBusy = errors.New("a pack is already running")
-	// ErrNotAllowed: a path is outside the agent's allowlist.
-	ErrNotAllowed = errors.New("not allowed")
-	// ErrInvalid: the request is malformed or out of bounds.
-	ErrInvalid = errors.New("invalid request")
-	// ErrNotFound: no pack with that id is known.
-	ErrNotFound = errors.New("not found")
 )
 
 // Config is an agent's settings.
@@ -130,7 +117,7 @@ func (a *Agent) Facts(ctx context.Context) (host.Facts, error) {
 
 // Preflight finds the runner profile and exec mode for a binary, running its
 // --help and --version unless NoPreflight is set. Results are cached.
-func (a *Agent) Preflight(ctx context.Context, req PreflightRequest) (runner.Preflight, error) {
+func (a *Agent) Preflight(ctx context.Context, req api.PreflightRequest) (runner.Preflight, error) {
 	bin, err := a.checkPath("binary", req.Binary)
 	if err != nil {
 		return runner.Preflight{}, err
@@ -163,10 +150,10 @@ func (a *Agent) Preflight(ctx context.Context, req PreflightRequest) (runner.Pre
 	return pf, nil
 }
 
-func skipPreflight(bin string, req PreflightRequest) (runner.Preflight, error) {
+func skipPreflight(bin string, req api.PreflightRequest) (runner.Preflight, error) {
 	if req.Runner == runner.Auto || req.Runner == "" {
 		return runner.Preflight{}, fmt.Errorf("%w: --no-preflight needs an explicit --runner "+
-			"(llamafile, llama-completion, llama-cli, llama-simple or node-llama-cpp)", ErrInvalid)
+			"(llamafile, llama-completion, llama-cli, llama-simple or node-llama-cpp)", api.ErrInvalid)
 	}
 	mode, err := runner.ResolveExecMode(bin, req.ExecMode)
 	if err != nil {
@@ -183,11 +170,11 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 // request field in errors.
 func (a *Agent) checkPath(what, p string) (string, error) {
 	if p == "" {
-		return "", fmt.Errorf("%w: %s is empty", ErrInvalid, what)
+		return "", fmt.Errorf("%w: %s is empty", api.ErrInvalid, what)
 	}
 	r, err := resolve(p)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s %q: %v", ErrInvalid, what, p, err)
+		return "", fmt.Errorf("%w: %s %q: %v", api.ErrInvalid, what, p, err)
 	}
 	for _, al := range a.allow {
 		if r == al || within(al, r) {
@@ -195,7 +182,7 @@ func (a *Agent) checkPath(what, p string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w: %s %q (resolved %q) is outside the agent's allowlist",
-		ErrNotAllowed, what, p, r)
+		api.ErrNotAllowed, what, p, r)
 }
 
 // resolve makes p absolute and resolves every symlink in it.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/packbench/packbench/pkg/api"
 	"github.com/packbench/packbench/pkg/host"
 	"github.com/packbench/packbench/pkg/memory"
 	"github.com/packbench/packbench/pkg/pack"
@@ -19,7 +20,7 @@ import (
 // receives each event as it happens, from more than one goroutine but never
 // concurrently; it must not block for long. The returned Pack is the same as
 // the PackFinished event's. A skipped pack (memory) is not an error.
-func (a *Agent) RunPack(ctx context.Context, req PackRequest, emit func(Event)) (result.Pack, error) {
+func (a *Agent) RunPack(ctx context.Context, req api.PackRequest, emit func(api.Event)) (result.Pack, error) {
 	if err := a.validate(req); err != nil {
 		return result.Pack{}, err
 	}
@@ -38,7 +39,7 @@ func (a *Agent) RunPack(ctx context.Context, req PackRequest, emit func(Event)) 
 	defer a.release()
 
 	var emitMu sync.Mutex
-	send := func(ev Event) {
+	send := func(ev api.Event) {
 		ev.PackID, ev.At = req.ID, time.Now()
 		emitMu.Lock()
 		defer emitMu.Unlock()
@@ -48,7 +49,7 @@ func (a *Agent) RunPack(ctx context.Context, req PackRequest, emit func(Event)) 
 	}
 	log := a.logger.With("pack", req.ID, "instances", req.Instances, "threads", req.Threads)
 
-	pf, err := a.Preflight(ctx, PreflightRequest{Binary: bin, Runner: req.Runner,
+	pf, err := a.Preflight(ctx, api.PreflightRequest{Binary: bin, Runner: req.Runner,
 		ExecMode: req.ExecMode, NoPreflight: req.NoPreflight})
 	if err != nil {
 		return result.Pack{}, fmt.Errorf("preflight: %w", err)
@@ -59,7 +60,7 @@ func (a *Agent) RunPack(ctx context.Context, req PackRequest, emit func(Event)) 
 	}
 	cmd, err := prof.Command(bin, pf.ExecMode, req.Workload, req.Threads)
 	if err != nil {
-		return result.Pack{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return result.Pack{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
 	}
 
 	p := result.Pack{
@@ -84,11 +85,11 @@ func (a *Agent) RunPack(ctx context.Context, req PackRequest, emit func(Event)) 
 			mib(mem.CapBytes), mem.Headroom, mib(mem.AvailableBytes))
 		p.StartedAt, p.EndedAt = time.Now(), time.Now()
 		log.Warn("pack skipped", "reason", p.Reason)
-		send(Event{Kind: EventSkipped, Memory: &mem, Reason: p.Reason})
-		send(Event{Kind: EventPackFinished, Pack: &p})
+		send(api.Event{Kind: api.EventSkipped, Memory: &mem, Reason: p.Reason})
+		send(api.Event{Kind: api.EventPackFinished, Pack: &p})
 		return p, nil
 	}
-	send(Event{Kind: EventAccepted, Memory: &mem})
+	send(api.Event{Kind: api.EventAccepted, Memory: &mem})
 
 	spec := a.packSpec(req, cmd)
 	obs := &observer{agent: a, req: req, spec: spec, send: send, mode: cmd.ExecMode,
@@ -108,12 +109,12 @@ func (a *Agent) RunPack(ctx context.Context, req PackRequest, emit func(Event)) 
 	}
 	p.Status, p.Reason = result.ComboStatus(p.Results)
 	log.Info("pack finished", "status", p.Status, "duration", p.EndedAt.Sub(p.StartedAt))
-	send(Event{Kind: EventPackFinished, Pack: &p})
+	send(api.Event{Kind: api.EventPackFinished, Pack: &p})
 	return p, nil
 }
 
 // packSpec lays out the processes and their log files.
-func (a *Agent) packSpec(req PackRequest, cmd runner.Command) pack.Spec {
+func (a *Agent) packSpec(req api.PackRequest, cmd runner.Command) pack.Spec {
 	spec := pack.Spec{Timeout: req.Timeout, Grace: a.cfg.Grace, LogCap: a.cfg.LogCap,
 		SampleEvery: a.cfg.SampleEvery}
 	for k := 0; k < req.Instances; k++ {
@@ -131,9 +132,9 @@ func (a *Agent) packSpec(req PackRequest, cmd runner.Command) pack.Spec {
 // instance's logs as soon as it exits.
 type observer struct {
 	agent *Agent
-	req   PackRequest
+	req   api.PackRequest
 	spec  pack.Spec
-	send  func(Event)
+	send  func(api.Event)
 	mode  runner.ExecMode
 
 	mu   sync.Mutex
@@ -144,7 +145,7 @@ type observer struct {
 var _ pack.Observer = (*observer)(nil)
 
 func (o *observer) InstanceStarted(index, pid int, at time.Time) {
-	o.send(Event{Kind: EventInstanceStarted, Index: index, PID: pid})
+	o.send(api.Event{Kind: api.EventInstanceStarted, Index: index, PID: pid})
 }
 
 func (o *observer) InstanceExited(r pack.InstanceResult) {
@@ -155,7 +156,7 @@ func (o *observer) InstanceExited(r pack.InstanceResult) {
 	}
 	o.done[r.Index], o.seen[r.Index] = in, true
 	o.mu.Unlock()
-	o.send(Event{Kind: EventInstanceFinished, Index: r.Index, Instance: &in})
+	o.send(api.Event{Kind: api.EventInstanceFinished, Index: r.Index, Instance: &in})
 }
 
 // finished returns every instance's outcome, judging the ones the launcher
@@ -200,7 +201,7 @@ func (o *observer) judge(r pack.InstanceResult) result.Instance {
 
 // memoryCheck estimates the pack's memory and holds it against
 // headroom x MemAvailable of this host.
-func (a *Agent) memoryCheck(bin string, kind runner.Kind, req PackRequest) (result.Memory, bool, error) {
+func (a *Agent) memoryCheck(bin string, kind runner.Kind, req api.PackRequest) (result.Memory, bool, error) {
 	model := req.Workload.Model
 	if model == "" {
 		model = bin // a llamafile carries its weights
@@ -247,7 +248,7 @@ func (a *Agent) acquire(id string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.running != "" {
-		return fmt.Errorf("%w: pack %s is running; one pack at a time", ErrBusy, a.running)
+		return fmt.Errorf("%w: pack %s is running; one pack at a time", api.ErrBusy, a.running)
 	}
 	a.running = id
 	return nil
@@ -261,11 +262,11 @@ func (a *Agent) release() {
 
 // validate checks a request's fields against the agent's limits; errors
 // name the field, the value and what is accepted.
-func (a *Agent) validate(req PackRequest) error {
+func (a *Agent) validate(req api.PackRequest) error {
 	l := a.cfg.Limits
 	w := req.Workload
 	bad := func(field string, v any, accepted string) error {
-		return fmt.Errorf("%w: %s %v; accepted: %s", ErrInvalid, field, v, accepted)
+		return fmt.Errorf("%w: %s %v; accepted: %s", api.ErrInvalid, field, v, accepted)
 	}
 	switch {
 	case !idPattern.MatchString(req.ID):

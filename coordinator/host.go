@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/packbench/packbench/agent"
+	"github.com/packbench/packbench/pkg/api"
 	"github.com/packbench/packbench/pkg/host"
 	"github.com/packbench/packbench/pkg/plan"
 	"github.com/packbench/packbench/pkg/result"
@@ -20,8 +21,8 @@ import (
 // Client is how the coordinator talks to one agent, in process or remote.
 type Client interface {
 	Facts(ctx context.Context) (host.Facts, error)
-	Preflight(ctx context.Context, req agent.PreflightRequest) (runner.Preflight, error)
-	RunPack(ctx context.Context, req agent.PackRequest, emit func(agent.Event)) (result.Pack, error)
+	Preflight(ctx context.Context, req api.PreflightRequest) (runner.Preflight, error)
+	RunPack(ctx context.Context, req api.PackRequest, emit func(api.Event)) (result.Pack, error)
 }
 
 var _ Client = (*agent.Agent)(nil)
@@ -117,7 +118,7 @@ func (h *HostRun) Plan(ctx context.Context) (plan.Plan, error) {
 // pack, writes what finished and returns the context's error.
 func (h *HostRun) Run(ctx context.Context) (Document, error) {
 	o := h.opts
-	pf, err := h.client.Preflight(ctx, agent.PreflightRequest{Binary: o.Binary,
+	pf, err := h.client.Preflight(ctx, api.PreflightRequest{Binary: o.Binary,
 		Runner: o.Runner, ExecMode: o.ExecMode, NoPreflight: o.NoPreflight})
 	if err != nil {
 		return h.doc, fmt.Errorf("preflight %s: %w", o.Binary, err)
@@ -166,7 +167,7 @@ func (h *HostRun) Run(ctx context.Context) (Document, error) {
 // runCombo runs one pack; an error becomes a failed row, so the sweep goes on.
 func (h *HostRun) runCombo(ctx context.Context, c plan.Combo) result.Pack {
 	o := h.opts
-	req := agent.PackRequest{
+	req := api.PackRequest{
 		ID:     fmt.Sprintf("m%d_t%d_%s", c.Instances, c.Threads, o.Stamp),
 		Binary: o.Binary, Runner: o.Runner, ExecMode: o.ExecMode, NoPreflight: o.NoPreflight,
 		Workload:  o.Workload,
@@ -177,8 +178,8 @@ func (h *HostRun) runCombo(ctx context.Context, c plan.Combo) result.Pack {
 	log.Debug("combo starting")
 
 	start := time.Now()
-	p, err := h.client.RunPack(ctx, req, func(ev agent.Event) {
-		if ev.Kind == agent.EventInstanceStarted {
+	p, err := h.client.RunPack(ctx, req, func(ev api.Event) {
+		if ev.Kind == api.EventInstanceStarted {
 			log.Debug("instance started", "instance", ev.Index, "pid", ev.PID)
 		}
 	})

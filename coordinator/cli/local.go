@@ -14,6 +14,7 @@ import (
 
 	"github.com/packbench/packbench/agent"
 	"github.com/packbench/packbench/coordinator"
+	"github.com/packbench/packbench/pkg/api"
 	"github.com/packbench/packbench/pkg/plan"
 	"github.com/packbench/packbench/pkg/result"
 	"github.com/packbench/packbench/pkg/runner"
@@ -124,7 +125,7 @@ func needModel(ctx context.Context, ag *agent.Agent, bf benchFlags, v validated)
 	if bf.model != "" {
 		return nil
 	}
-	pf, err := ag.Preflight(ctx, agent.PreflightRequest{Binary: bf.binary, Runner: v.kind,
+	pf, err := ag.Preflight(ctx, api.PreflightRequest{Binary: bf.binary, Runner: v.kind,
 		ExecMode: v.mode, NoPreflight: bf.noPreflight})
 	if err != nil {
 		return fmt.Errorf("preflight %s: %w", bf.binary, err)

@@ -1,6 +1,7 @@
-package agent
+package api
 
 import (
+	"errors"
 	"time"
 
 	"github.com/packbench/packbench/pkg/result"
@@ -59,3 +60,16 @@ type Event struct {
 	Instance *result.Instance // InstanceFinished
 	Pack     *result.Pack     // PackFinished
 }
+
+// Errors a caller can branch on with errors.Is. The agent's gRPC server maps
+// each to one status code and the coordinator's client maps it back.
+var (
+	// ErrBusy: a pack is already running on this agent.
+	ErrBusy = errors.New("a pack is already running")
+	// ErrNotAllowed: a path is outside the agent's allowlist.
+	ErrNotAllowed = errors.New("not allowed")
+	// ErrInvalid: the request is malformed or out of bounds.
+	ErrInvalid = errors.New("invalid request")
+	// ErrNotFound: no pack or log with that name is known.
+	ErrNotFound = errors.New("not found")
+)
