@@ -12,7 +12,9 @@
 //  2. --threads-max 0 means the physical core count. A value above it allows
 //     SMT threads; it is not capped at the logical or usable CPUs, but a note
 //     warns that such threads oversubscribe. --threads-min above the
-//     resulting --threads-max is an error.
+//     resulting --threads-max is an error, except that a defaulted
+//     maximum lowers the minimum to it (with a note) on a host with fewer
+//     cores than --threads-min.
 //  3. Instance counts. auto is {P/6-1, P/6, P/6+1} (values >= 1) together
 //     with {3, 4, 6, 7}, where P is the physical core count, deduplicated and
 //     sorted; only counts M <= avail are kept and a note lists the dropped

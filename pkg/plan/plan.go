@@ -169,6 +169,13 @@ func (b *builder) threadBounds(spec Spec) error {
 	b.tmin, b.tmax = spec.ThreadsMin, spec.ThreadsMax
 	if b.tmax == 0 {
 		b.tmax = phys
+		// a defaulted maximum must not turn the default minimum into an
+		// error on a host smaller than that minimum
+		if b.tmin > b.tmax {
+			b.note("--threads-min %d is above the %d physical cores; lowered to %d",
+				b.tmin, phys, phys)
+			b.tmin = phys
+		}
 	}
 
 	if b.tmin > b.tmax {

@@ -230,7 +230,8 @@ func TestBuildErrors(t *testing.T) {
 		{"threads-min 0", with(func(s *plan.Spec) { s.ThreadsMin = 0 }), 16, "--threads-min", "0"},
 		{"threads-min above max", with(func(s *plan.Spec) { s.ThreadsMin = 9; s.ThreadsMax = 8 }),
 			16, "--threads-min", "9"},
-		{"threads-min above physical", def, 1, "--threads-min", "2"},
+		{"threads-min above an explicit max on one core",
+			with(func(s *plan.Spec) { s.ThreadsMax = 1 }), 1, "--threads-min", "2"},
 		{"threads-max negative", with(func(s *plan.Spec) { s.ThreadsMax = -1 }), 16,
 			"--threads-max", "-1"},
 		{"threads-max huge", with(func(s *plan.Spec) { s.ThreadsMax = 5000 }), 16,
@@ -324,4 +325,24 @@ func FuzzBuild(f *testing.F) {
 			}
 		}
 	})
+}
+
+// On a one-core host the default --threads-min 2 cannot hold; with the
+// maximum left at its default the plan lowers it instead of failing.
+func TestBuildOneCoreDefaults(t *testing.T) {
+	p, err := plan.Build(plan.DefaultSpec(), 1, 1)
+	if err != nil {
+		t.Fatalf("Build(defaults, 1, 1) error = %v, want nil", err)
+	}
+	want := []plan.Combo{{Instances: 1, Threads: 1}}
+	if diff := cmp.Diff(want, p.Combos); diff != "" {
+		t.Errorf("Build(defaults, 1, 1) combos mismatch (-want +got):\n%s", diff)
+	}
+	found := false
+	for _, n := range p.Notes {
+		found = found || strings.Contains(n, "--threads-min 2 is above the 1 physical cores")
+	}
+	if !found {
+		t.Errorf("Build(defaults, 1, 1) notes = %q, want one on --threads-min", p.Notes)
+	}
 }
