@@ -13,13 +13,14 @@ DEMO_OUT  ?= demo_runs
 export NODE_LLAMA_CPP_SKIP_DOWNLOAD := true
 export PACKBENCH_ENGINE := $(ENGINE)
 
-.PHONY: help build test demo engine bench lint proto proto-check clean
+.PHONY: help build test demo engine bench lint proto proto-check verify-unit clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/packbench and bin/packbench-agent
 	$(GO) build -o $(BIN)/packbench ./coordinator/cmd/packbench
+	$(GO) build -o $(BIN)/packbench-agent ./agent/cmd/packbench-agent
 
 $(ENGINE): $(TOOLS)/package.json $(TOOLS)/package-lock.json
 	cd $(TOOLS) && npm ci --omit=optional --no-audit --no-fund --loglevel=error
@@ -37,13 +38,25 @@ demo: build engine ## benchmark the shared tiny model on this machine
 		--instances 1,2 --threads-min 1 --reserve-cores 0 --ladder-span 1 \
 		--ctx-size 256 -n 32 --timeout 120 --outdir $(DEMO_OUT)
 
-bench: build ## run the speed and memory benchmarks
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./pkg/pack/
+bench: ## run the speed and memory benchmarks (about two minutes)
+	$(GO) test -run '^$$' -bench StartSkew8 -benchtime 50x ./pkg/pack/
+	PACKBENCH_BENCH_SLEEP=60s $(GO) test -run '^$$' -bench IdlePack8 -benchtime 1x ./pkg/pack/
 
 lint: engine ## gofmt, go vet, buf lint and buf format
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
 		if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+
+proto: engine ## regenerate the Go code from proto/
+	$(BUF) generate
+
+proto-check: engine ## fail when proto/ is not linted, formatted and generated as committed
+	BUF=$(BUF) proto/check.sh
+
+verify-unit: build ## systemd-analyze verify the agent's unit
+	deploy/systemd/verify.sh $(BIN)/packbench-agent
 
 clean: ## remove build outputs and demo runs
 	rm -rf $(BIN) $(DEMO_OUT)

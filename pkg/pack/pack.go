@@ -10,7 +10,7 @@ import (
 const (
 	DefaultGrace       = 5 * time.Second
 	DefaultLogCap      = 16 << 20
-	DefaultSampleEvery = 500 * time.Millisecond
+	DefaultSampleEvery = time.Second
 )
 
 // Exec modes reported in InstanceResult.ExecMode.
@@ -59,7 +59,7 @@ type Spec struct {
 	// bounded tail is kept; 0 means DefaultLogCap.
 	LogCap int64
 
-	// SampleEvery is the RSS/PSS sampling period; 0 means
+	// SampleEvery caps the RSS/PSS sampling period (sampling starts denser); 0 means
 	// DefaultSampleEvery and a negative value disables sampling.
 	SampleEvery time.Duration
 }

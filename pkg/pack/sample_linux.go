@@ -93,11 +93,19 @@ type sampler struct {
 	buf   []byte
 }
 
-// run samples at once and then every s.every until stop is closed.
+// firstSampleGap is the first interval between samples. Memory grows
+// fastest while a runner loads its model, so sampling starts dense and the
+// gap doubles up to s.every: short runs still get several samples, and a
+// long pack costs a few reads a second at most.
+const firstSampleGap = 25 * time.Millisecond
+
+// run samples at once and then at growing intervals, capped at s.every,
+// until stop is closed.
 func (s *sampler) run(stop <-chan struct{}) {
 	s.buf = make([]byte, rollupBufSize)
-	tick := time.NewTicker(s.every)
-	defer tick.Stop()
+	gap := min(firstSampleGap, s.every)
+	timer := time.NewTimer(gap)
+	defer timer.Stop()
 
 	for {
 		for _, pr := range s.procs {
@@ -106,7 +114,9 @@ func (s *sampler) run(stop <-chan struct{}) {
 		select {
 		case <-stop:
 			return
-		case <-tick.C:
+		case <-timer.C:
 		}
+		gap = min(2*gap, s.every)
+		timer.Reset(gap)
 	}
 }
