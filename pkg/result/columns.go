@@ -59,6 +59,9 @@ var Columns = []Column[Row]{
 	}},
 	{"reason", "why the combo is not ok (empty when it is)", func(r Row) string { return r.Reason }},
 	{"runner", "runner profile used", func(r Row) string { return r.Runner }},
+	{"tokps_token_weighted", "generated tokens/s of one instance, weighted by tokens: " +
+		"sum of eval tokens over sum of eval seconds of the finished instances",
+		func(r Row) string { return fptr(r.TokPSWeighted) }},
 	{"prompt_tokps_median", "median prompt-processing tokens/s of one instance",
 		func(r Row) string { return fptr(r.PromptTokPS) }},
 	{"load_ms_median", "median model load time, milliseconds", func(r Row) string {

@@ -12,7 +12,7 @@ import (
 )
 
 func f64(v float64) *float64 { return &v }
-func i(v int) *int          { return &v }
+func i(v int) *int           { return &v }
 
 // okInstance is an instance that generated runs tokens in ms, ending at end.
 func okInstance(idx int, rate float64, runs int, ms float64, end time.Time) Instance {
@@ -165,5 +165,59 @@ func TestColumnsStartWithTheSeedsInOrder(t *testing.T) {
 	}
 	if got := strings.Join(names, ","); !strings.HasPrefix(got, seed+",") {
 		t.Errorf("Columns = %s, want the seed's first:\n%s", got, seed)
+	}
+}
+
+// Case 14: four copies on an oversubscribed host, two finish, two are killed
+// at the timeout. The finished ones keep their rates, the killed ones have
+// none (not 0), and the token-weighted rate is (63+63) tokens over the eval
+// seconds of the copies that finished.
+func TestCase14OversubscribedPackWithTimeouts(t *testing.T) {
+	logs := []string{
+		"copy 1: llama_perf_context_print:        eval time =   48120.90 ms /    63 runs   " +
+			"(  763.82 ms per token,     1.31 tokens per second)\n",
+		"copy 2: llama_perf_context_print:        eval time =  281540.20 ms /    63 runs   " +
+			"( 4468.89 ms per token,     0.22 tokens per second)\n",
+	}
+	end := time.Date(2026, 1, 1, 0, 5, 0, 0, time.UTC)
+	p := Pack{Instances: 4, Threads: 4, UsableCPUs: 8}
+	for k := 0; k < 4; k++ {
+		in := Instance{Index: k, StartedAt: end.Add(-300 * time.Second), EndedAt: end}
+		o := Outcome{TimedOut: true, ExitCode: 143}
+		if k < 2 {
+			rep, err := timing.Parse(strings.NewReader(logs[k]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.Timing, o = rep, Outcome{}
+		}
+		Judge(&in, o, 64, 300*time.Second)
+		p.Results = append(p.Results, in)
+	}
+	p.Status, p.Reason = ComboStatus(p.Results)
+	r := Summarize(p, 10, 64)
+
+	if got := *r.TokPSMax; math.Abs(got-1.31) > 0.005 {
+		t.Errorf("copy 1 rate = %v, want 1.31", got)
+	}
+	if got := *r.TokPSMin; math.Abs(got-0.22) > 0.005 {
+		t.Errorf("copy 2 rate = %v, want 0.22", got)
+	}
+	if got, want := *r.TokPSWeighted, 126/(48.1209+281.5402); math.Abs(got-want) > 0.001 {
+		t.Errorf("token-weighted rate = %v, want %v", got, want)
+	}
+	if r.OKCount != 2 || r.TimedOut != 2 || r.Status != StatusPartial ||
+		!strings.Contains(r.Reason, "2 of 4 instances did not finish") {
+		t.Errorf("ok %d, timed out %d, status %s (%s); want 2, 2, partial, 2 of 4",
+			r.OKCount, r.TimedOut, r.Status, r.Reason)
+	}
+	if !r.Oversubscribed || r.ThreadsTotal != 16 || r.UsableCPUs != 8 {
+		t.Errorf("oversubscribed %v (%d threads on %d CPUs), want true, 16 on 8",
+			r.Oversubscribed, r.ThreadsTotal, r.UsableCPUs)
+	}
+	for _, in := range p.Results[2:] {
+		if _, ok := in.TokPerSec(); ok {
+			t.Errorf("timed-out instance %d has a rate; want none", in.Index)
+		}
 	}
 }

@@ -29,6 +29,7 @@ type Row struct {
 	Status         string   `json:"status"`
 	Reason         string   `json:"reason"`
 	Runner         string   `json:"runner"`
+	TokPSWeighted  *float64 `json:"tokps_token_weighted"`
 	PromptTokPS    *float64 `json:"prompt_tokps_median"`
 	LoadMS         *float64 `json:"load_ms_median"`
 	StartSkewMS    float64  `json:"start_skew_ms"`
@@ -75,6 +76,7 @@ func Summarize(p Pack, promptLen, nPredict int) Row {
 
 	var rates, prompt, load []float64
 	var pss uint64
+	var evalRuns, evalMS float64
 	for _, in := range p.Results {
 		r.StdoutPaths = append(r.StdoutPaths, in.StdoutPath)
 		r.StderrPaths = append(r.StderrPaths, in.StderrPath)
@@ -90,6 +92,10 @@ func Summarize(p Pack, promptLen, nPredict int) Row {
 		if v, ok := in.TokPerSec(); ok {
 			r.OKCount++
 			rates = append(rates, v)
+			if t := in.Timing; t.EvalRuns != nil && t.EvalMS != nil && *t.EvalMS > 0 {
+				evalRuns += float64(*t.EvalRuns)
+				evalMS += *t.EvalMS
+			}
 		}
 		if in.Status == StatusOK && in.Timing.PromptTokPerSec != nil {
 			prompt = append(prompt, *in.Timing.PromptTokPerSec)
@@ -109,6 +115,9 @@ func Summarize(p Pack, promptLen, nPredict int) Row {
 		r.TokPSSum = ptr(round(sum, 3))
 		r.TokPSMedian = ptr(round(median(rates), 3))
 		r.TokPSMin, r.TokPSMax = ptr(round(lo, 3)), ptr(round(hi, 3))
+	}
+	if evalMS > 0 {
+		r.TokPSWeighted = ptr(round(evalRuns/(evalMS/1000), 3))
 	}
 	if len(prompt) > 0 {
 		r.PromptTokPS = ptr(round(median(prompt), 3))
