@@ -104,8 +104,24 @@ func New(logger hclog.Logger, cfg Config) (*Agent, error) {
 	return a, nil
 }
 
+// Version is packbench-agent's version, reported by GetHostFacts.
+var Version = "0.1.0"
+
 // Name is the agent's name.
 func (a *Agent) Name() string { return a.cfg.Name }
+
+// LogDir is where the runners' stdout and stderr files are written.
+func (a *Agent) LogDir() string { return a.cfg.LogDir }
+
+// ValidateID checks that a pack id can serve as a file-name stem that stays
+// inside the log directory; the error wraps api.ErrInvalid.
+func ValidateID(id string) error {
+	if !idPattern.MatchString(id) {
+		return fmt.Errorf("%w: pack id %q; accepted: 1-128 letters, digits, '.', '_' or '-', "+
+			"not starting with '.', '_' or '-'", api.ErrInvalid, id)
+	}
+	return nil
+}
 
 // Allowed lists the resolved allowlist.
 func (a *Agent) Allowed() []string { return append([]string(nil), a.allow...) }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -19,8 +20,11 @@ import (
 // RunPack runs one pack and blocks until every process of it is reaped. emit
 // receives each event as it happens, from more than one goroutine but never
 // concurrently; it must not block for long. The returned Pack is the same as
-// the PackFinished event's. A skipped pack (memory) is not an error.
-func (a *Agent) RunPack(ctx context.Context, req api.PackRequest, emit func(api.Event)) (result.Pack, error) {
+// the PackFinished event's. A skipped pack (memory) is not an error. A pack
+// stopped by ctx still ends with PackFinished (status cancelled) and returns
+// its Pack together with an error wrapping ctx's.
+func (a *Agent) RunPack(ctx context.Context, req api.PackRequest,
+	emit func(api.Event)) (result.Pack, error) {
 	if err := a.validate(req); err != nil {
 		return result.Pack{}, err
 	}
@@ -36,7 +40,10 @@ func (a *Agent) RunPack(ctx context.Context, req api.PackRequest, emit func(api.
 	if err := a.acquire(req.ID); err != nil {
 		return result.Pack{}, err
 	}
-	defer a.release()
+	// the agent is free again before PackFinished goes out, so a caller
+	// may start the next pack as soon as it sees that event
+	release := sync.OnceFunc(a.release)
+	defer release()
 
 	var emitMu sync.Mutex
 	send := func(ev api.Event) {
@@ -86,6 +93,7 @@ func (a *Agent) RunPack(ctx context.Context, req api.PackRequest, emit func(api.
 		p.StartedAt, p.EndedAt = time.Now(), time.Now()
 		log.Warn("pack skipped", "reason", p.Reason)
 		send(api.Event{Kind: api.EventSkipped, Memory: &mem, Reason: p.Reason})
+		release()
 		send(api.Event{Kind: api.EventPackFinished, Pack: &p})
 		return p, nil
 	}
@@ -96,7 +104,8 @@ func (a *Agent) RunPack(ctx context.Context, req api.PackRequest, emit func(api.
 		done: make([]result.Instance, req.Instances)}
 	log.Info("pack starting", "runner", pf.Kind, "exec_mode", cmd.ExecMode)
 	res, err := pack.Run(ctx, a.logger, spec, obs)
-	if err != nil {
+	cancelled := err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
+	if err != nil && !cancelled {
 		return result.Pack{}, fmt.Errorf("run pack %s: %w", req.ID, err)
 	}
 
@@ -109,7 +118,11 @@ func (a *Agent) RunPack(ctx context.Context, req api.PackRequest, emit func(api.
 	}
 	p.Status, p.Reason = result.ComboStatus(p.Results)
 	log.Info("pack finished", "status", p.Status, "duration", p.EndedAt.Sub(p.StartedAt))
+	release()
 	send(api.Event{Kind: api.EventPackFinished, Pack: &p})
+	if cancelled {
+		return p, fmt.Errorf("run pack %s: %w", req.ID, err)
+	}
 	return p, nil
 }
 
@@ -201,7 +214,8 @@ func (o *observer) judge(r pack.InstanceResult) result.Instance {
 
 // memoryCheck estimates the pack's memory and holds it against
 // headroom x MemAvailable of this host.
-func (a *Agent) memoryCheck(bin string, kind runner.Kind, req api.PackRequest) (result.Memory, bool, error) {
+func (a *Agent) memoryCheck(bin string, kind runner.Kind,
+	req api.PackRequest) (result.Memory, bool, error) {
 	model := req.Workload.Model
 	if model == "" {
 		model = bin // a llamafile carries its weights
@@ -269,9 +283,8 @@ func (a *Agent) validate(req api.PackRequest) error {
 		return fmt.Errorf("%w: %s %v; accepted: %s", api.ErrInvalid, field, v, accepted)
 	}
 	switch {
-	case !idPattern.MatchString(req.ID):
-		return bad("pack id", fmt.Sprintf("%q", req.ID),
-			"1-128 letters, digits, '.', '_' or '-', not starting with '.'")
+	case ValidateID(req.ID) != nil:
+		return ValidateID(req.ID)
 	case req.Instances < 1 || req.Instances > l.MaxInstances:
 		return bad("instances", req.Instances, fmt.Sprintf("1..%d", l.MaxInstances))
 	case req.Threads < 1 || req.Threads > l.MaxThreads:

@@ -528,7 +528,10 @@ type PreflightInfo struct {
 	// printed none or was not run.
 	Version string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	// notes are remarks for the operator, one sentence each.
-	Notes         []string `protobuf:"bytes,4,rep,name=notes,proto3" json:"notes,omitempty"`
+	Notes []string `protobuf:"bytes,4,rep,name=notes,proto3" json:"notes,omitempty"`
+	// help_flags are the options of interest that the binary's --help
+	// listed; they decide some of the runner's arguments.
+	HelpFlags     []string `protobuf:"bytes,5,rep,name=help_flags,json=helpFlags,proto3" json:"help_flags,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -587,6 +590,13 @@ func (x *PreflightInfo) GetVersion() string {
 func (x *PreflightInfo) GetNotes() []string {
 	if x != nil {
 		return x.Notes
+	}
+	return nil
+}
+
+func (x *PreflightInfo) GetHelpFlags() []string {
+	if x != nil {
+		return x.HelpFlags
 	}
 	return nil
 }
@@ -738,7 +748,10 @@ type RunPackRequest struct {
 	Timeout *durationpb.Duration `protobuf:"bytes,8,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	// mem_headroom is the share of available memory the pack may use, e.g.
 	// 0.85; the pack is skipped when the estimate exceeds it.
-	MemHeadroom   float64 `protobuf:"fixed64,9,opt,name=mem_headroom,json=memHeadroom,proto3" json:"mem_headroom,omitempty"`
+	MemHeadroom float64 `protobuf:"fixed64,9,opt,name=mem_headroom,json=memHeadroom,proto3" json:"mem_headroom,omitempty"`
+	// no_preflight skips running the binary to identify it; runner_kind must
+	// then name a runner kind.
+	NoPreflight   bool `protobuf:"varint,10,opt,name=no_preflight,json=noPreflight,proto3" json:"no_preflight,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -836,6 +849,13 @@ func (x *RunPackRequest) GetMemHeadroom() float64 {
 	return 0
 }
 
+func (x *RunPackRequest) GetNoPreflight() bool {
+	if x != nil {
+		return x.NoPreflight
+	}
+	return false
+}
+
 // RunPackResponse is one event of a pack started by RunPack.
 type RunPackResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -896,7 +916,11 @@ type PackEvent struct {
 	//	*PackEvent_InstanceStarted
 	//	*PackEvent_InstanceFinished
 	//	*PackEvent_PackFinished
-	Event         isPackEvent_Event `protobuf_oneof:"event"`
+	Event isPackEvent_Event `protobuf_oneof:"event"`
+	// pack_id is the id of the pack the event belongs to.
+	PackId string `protobuf:"bytes,6,opt,name=pack_id,json=packId,proto3" json:"pack_id,omitempty"`
+	// at is when the agent recorded the event.
+	At            *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -979,6 +1003,20 @@ func (x *PackEvent) GetPackFinished() *PackFinished {
 		if x, ok := x.Event.(*PackEvent_PackFinished); ok {
 			return x.PackFinished
 		}
+	}
+	return nil
+}
+
+func (x *PackEvent) GetPackId() string {
+	if x != nil {
+		return x.PackId
+	}
+	return ""
+}
+
+func (x *PackEvent) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
 	}
 	return nil
 }
@@ -1945,7 +1983,12 @@ type PackResult struct {
 	// none started.
 	StartedAt *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	// ended_at is when the last instance was reaped.
-	EndedAt       *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=ended_at,json=endedAt,proto3" json:"ended_at,omitempty"`
+	EndedAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=ended_at,json=endedAt,proto3" json:"ended_at,omitempty"`
+	// binary is the runner binary's path as the request named it.
+	Binary string `protobuf:"bytes,16,opt,name=binary,proto3" json:"binary,omitempty"`
+	// usable_cpus is the number of CPUs the pack's runners could use on the
+	// agent's host when the pack ran.
+	UsableCpus    int32 `protobuf:"varint,17,opt,name=usable_cpus,json=usableCpus,proto3" json:"usable_cpus,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2083,6 +2126,20 @@ func (x *PackResult) GetEndedAt() *timestamppb.Timestamp {
 		return x.EndedAt
 	}
 	return nil
+}
+
+func (x *PackResult) GetBinary() string {
+	if x != nil {
+		return x.Binary
+	}
+	return ""
+}
+
+func (x *PackResult) GetUsableCpus() int32 {
+	if x != nil {
+		return x.UsableCpus
+	}
+	return 0
 }
 
 // CancelPackRequest names the pack to stop.
@@ -2650,13 +2707,15 @@ const file_packbench_v1_agent_proto_rawDesc = "" +
 	"\texec_mode\x18\x03 \x01(\tR\bexecMode\x12!\n" +
 	"\fno_preflight\x18\x04 \x01(\bR\vnoPreflight\"N\n" +
 	"\x11PreflightResponse\x129\n" +
-	"\tpreflight\x18\x01 \x01(\v2\x1b.packbench.v1.PreflightInfoR\tpreflight\"}\n" +
+	"\tpreflight\x18\x01 \x01(\v2\x1b.packbench.v1.PreflightInfoR\tpreflight\"\x9c\x01\n" +
 	"\rPreflightInfo\x12\x1f\n" +
 	"\vrunner_kind\x18\x01 \x01(\tR\n" +
 	"runnerKind\x12\x1b\n" +
 	"\texec_mode\x18\x02 \x01(\tR\bexecMode\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12\x14\n" +
-	"\x05notes\x18\x04 \x03(\tR\x05notes\"\xff\x01\n" +
+	"\x05notes\x18\x04 \x03(\tR\x05notes\x12\x1d\n" +
+	"\n" +
+	"help_flags\x18\x05 \x03(\tR\thelpFlags\"\xff\x01\n" +
 	"\bWorkload\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n" +
 	"\x06prompt\x18\x02 \x01(\tR\x06prompt\x12\x1b\n" +
@@ -2669,7 +2728,7 @@ const file_packbench_v1_agent_proto_rawDesc = "" +
 	"\n" +
 	"extra_args\x18\t \x03(\tR\textraArgsB\b\n" +
 	"\x06_top_pB\b\n" +
-	"\x06_top_k\"\xdb\x02\n" +
+	"\x06_top_k\"\xfe\x02\n" +
 	"\x0eRunPackRequest\x12\x17\n" +
 	"\apack_id\x18\x01 \x01(\tR\x06packId\x12\x16\n" +
 	"\x06binary\x18\x02 \x01(\tR\x06binary\x12\x1f\n" +
@@ -2680,15 +2739,19 @@ const file_packbench_v1_agent_proto_rawDesc = "" +
 	"\tinstances\x18\x06 \x01(\x05R\tinstances\x120\n" +
 	"\x14threads_per_instance\x18\a \x01(\x05R\x12threadsPerInstance\x123\n" +
 	"\atimeout\x18\b \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12!\n" +
-	"\fmem_headroom\x18\t \x01(\x01R\vmemHeadroom\"@\n" +
+	"\fmem_headroom\x18\t \x01(\x01R\vmemHeadroom\x12!\n" +
+	"\fno_preflight\x18\n" +
+	" \x01(\bR\vnoPreflight\"@\n" +
 	"\x0fRunPackResponse\x12-\n" +
-	"\x05event\x18\x01 \x01(\v2\x17.packbench.v1.PackEventR\x05event\"\xe3\x02\n" +
+	"\x05event\x18\x01 \x01(\v2\x17.packbench.v1.PackEventR\x05event\"\xa8\x03\n" +
 	"\tPackEvent\x128\n" +
 	"\baccepted\x18\x01 \x01(\v2\x1a.packbench.v1.PackAcceptedH\x00R\baccepted\x125\n" +
 	"\askipped\x18\x02 \x01(\v2\x19.packbench.v1.PackSkippedH\x00R\askipped\x12J\n" +
 	"\x10instance_started\x18\x03 \x01(\v2\x1d.packbench.v1.InstanceStartedH\x00R\x0finstanceStarted\x12M\n" +
 	"\x11instance_finished\x18\x04 \x01(\v2\x1e.packbench.v1.InstanceFinishedH\x00R\x10instanceFinished\x12A\n" +
-	"\rpack_finished\x18\x05 \x01(\v2\x1a.packbench.v1.PackFinishedH\x00R\fpackFinishedB\a\n" +
+	"\rpack_finished\x18\x05 \x01(\v2\x1a.packbench.v1.PackFinishedH\x00R\fpackFinished\x12\x17\n" +
+	"\apack_id\x18\x06 \x01(\tR\x06packId\x12*\n" +
+	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02atB\a\n" +
 	"\x05event\"]\n" +
 	"\fPackAccepted\x12\x17\n" +
 	"\apack_id\x18\x01 \x01(\tR\x06packId\x124\n" +
@@ -2789,7 +2852,7 @@ const file_packbench_v1_agent_proto_rawDesc = "" +
 	"\a_kv_mibB\x0e\n" +
 	"\f_compute_mibB\r\n" +
 	"\v_output_mibB\x15\n" +
-	"\x13_failed_alloc_bytes\"\x88\x05\n" +
+	"\x13_failed_alloc_bytes\"\xc1\x05\n" +
 	"\n" +
 	"PackResult\x12\x17\n" +
 	"\apack_id\x18\x01 \x01(\tR\x06packId\x12\x1c\n" +
@@ -2809,7 +2872,10 @@ const file_packbench_v1_agent_proto_rawDesc = "" +
 	"\aresults\x18\r \x03(\v2\x1c.packbench.v1.InstanceResultR\aresults\x129\n" +
 	"\n" +
 	"started_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x125\n" +
-	"\bended_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\aendedAtB\n" +
+	"\bended_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\aendedAt\x12\x16\n" +
+	"\x06binary\x18\x10 \x01(\tR\x06binary\x12\x1f\n" +
+	"\vusable_cpus\x18\x11 \x01(\x05R\n" +
+	"usableCpusB\n" +
 	"\n" +
 	"\b_overlap\",\n" +
 	"\x11CancelPackRequest\x12\x17\n" +
@@ -2913,46 +2979,47 @@ var file_packbench_v1_agent_proto_depIdxs = []int32{
 	14, // 7: packbench.v1.PackEvent.instance_started:type_name -> packbench.v1.InstanceStarted
 	15, // 8: packbench.v1.PackEvent.instance_finished:type_name -> packbench.v1.InstanceFinished
 	16, // 9: packbench.v1.PackEvent.pack_finished:type_name -> packbench.v1.PackFinished
-	13, // 10: packbench.v1.PackAccepted.memory:type_name -> packbench.v1.MemoryEstimate
-	13, // 11: packbench.v1.PackSkipped.memory:type_name -> packbench.v1.MemoryEstimate
-	33, // 12: packbench.v1.InstanceStarted.started_at:type_name -> google.protobuf.Timestamp
-	17, // 13: packbench.v1.InstanceFinished.result:type_name -> packbench.v1.InstanceResult
-	20, // 14: packbench.v1.PackFinished.result:type_name -> packbench.v1.PackResult
-	33, // 15: packbench.v1.InstanceResult.started_at:type_name -> google.protobuf.Timestamp
-	33, // 16: packbench.v1.InstanceResult.ended_at:type_name -> google.protobuf.Timestamp
-	18, // 17: packbench.v1.InstanceResult.timings:type_name -> packbench.v1.Timings
-	19, // 18: packbench.v1.Timings.buffers:type_name -> packbench.v1.RunnerBuffers
-	32, // 19: packbench.v1.PackResult.start_skew:type_name -> google.protobuf.Duration
-	13, // 20: packbench.v1.PackResult.memory:type_name -> packbench.v1.MemoryEstimate
-	6,  // 21: packbench.v1.PackResult.preflight:type_name -> packbench.v1.PreflightInfo
-	17, // 22: packbench.v1.PackResult.results:type_name -> packbench.v1.InstanceResult
-	33, // 23: packbench.v1.PackResult.started_at:type_name -> google.protobuf.Timestamp
-	33, // 24: packbench.v1.PackResult.ended_at:type_name -> google.protobuf.Timestamp
-	10, // 25: packbench.v1.WatchPackResponse.event:type_name -> packbench.v1.PackEvent
-	20, // 26: packbench.v1.GetPackResultResponse.result:type_name -> packbench.v1.PackResult
-	31, // 27: packbench.v1.ListPacksResponse.packs:type_name -> packbench.v1.PackSummary
-	0,  // 28: packbench.v1.PackSummary.state:type_name -> packbench.v1.PackState
-	1,  // 29: packbench.v1.AgentService.GetHostFacts:input_type -> packbench.v1.GetHostFactsRequest
-	4,  // 30: packbench.v1.AgentService.Preflight:input_type -> packbench.v1.PreflightRequest
-	8,  // 31: packbench.v1.AgentService.RunPack:input_type -> packbench.v1.RunPackRequest
-	21, // 32: packbench.v1.AgentService.CancelPack:input_type -> packbench.v1.CancelPackRequest
-	23, // 33: packbench.v1.AgentService.WatchPack:input_type -> packbench.v1.WatchPackRequest
-	25, // 34: packbench.v1.AgentService.GetPackResult:input_type -> packbench.v1.GetPackResultRequest
-	27, // 35: packbench.v1.AgentService.FetchLog:input_type -> packbench.v1.FetchLogRequest
-	29, // 36: packbench.v1.AgentService.ListPacks:input_type -> packbench.v1.ListPacksRequest
-	2,  // 37: packbench.v1.AgentService.GetHostFacts:output_type -> packbench.v1.GetHostFactsResponse
-	5,  // 38: packbench.v1.AgentService.Preflight:output_type -> packbench.v1.PreflightResponse
-	9,  // 39: packbench.v1.AgentService.RunPack:output_type -> packbench.v1.RunPackResponse
-	22, // 40: packbench.v1.AgentService.CancelPack:output_type -> packbench.v1.CancelPackResponse
-	24, // 41: packbench.v1.AgentService.WatchPack:output_type -> packbench.v1.WatchPackResponse
-	26, // 42: packbench.v1.AgentService.GetPackResult:output_type -> packbench.v1.GetPackResultResponse
-	28, // 43: packbench.v1.AgentService.FetchLog:output_type -> packbench.v1.FetchLogResponse
-	30, // 44: packbench.v1.AgentService.ListPacks:output_type -> packbench.v1.ListPacksResponse
-	37, // [37:45] is the sub-list for method output_type
-	29, // [29:37] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	33, // 10: packbench.v1.PackEvent.at:type_name -> google.protobuf.Timestamp
+	13, // 11: packbench.v1.PackAccepted.memory:type_name -> packbench.v1.MemoryEstimate
+	13, // 12: packbench.v1.PackSkipped.memory:type_name -> packbench.v1.MemoryEstimate
+	33, // 13: packbench.v1.InstanceStarted.started_at:type_name -> google.protobuf.Timestamp
+	17, // 14: packbench.v1.InstanceFinished.result:type_name -> packbench.v1.InstanceResult
+	20, // 15: packbench.v1.PackFinished.result:type_name -> packbench.v1.PackResult
+	33, // 16: packbench.v1.InstanceResult.started_at:type_name -> google.protobuf.Timestamp
+	33, // 17: packbench.v1.InstanceResult.ended_at:type_name -> google.protobuf.Timestamp
+	18, // 18: packbench.v1.InstanceResult.timings:type_name -> packbench.v1.Timings
+	19, // 19: packbench.v1.Timings.buffers:type_name -> packbench.v1.RunnerBuffers
+	32, // 20: packbench.v1.PackResult.start_skew:type_name -> google.protobuf.Duration
+	13, // 21: packbench.v1.PackResult.memory:type_name -> packbench.v1.MemoryEstimate
+	6,  // 22: packbench.v1.PackResult.preflight:type_name -> packbench.v1.PreflightInfo
+	17, // 23: packbench.v1.PackResult.results:type_name -> packbench.v1.InstanceResult
+	33, // 24: packbench.v1.PackResult.started_at:type_name -> google.protobuf.Timestamp
+	33, // 25: packbench.v1.PackResult.ended_at:type_name -> google.protobuf.Timestamp
+	10, // 26: packbench.v1.WatchPackResponse.event:type_name -> packbench.v1.PackEvent
+	20, // 27: packbench.v1.GetPackResultResponse.result:type_name -> packbench.v1.PackResult
+	31, // 28: packbench.v1.ListPacksResponse.packs:type_name -> packbench.v1.PackSummary
+	0,  // 29: packbench.v1.PackSummary.state:type_name -> packbench.v1.PackState
+	1,  // 30: packbench.v1.AgentService.GetHostFacts:input_type -> packbench.v1.GetHostFactsRequest
+	4,  // 31: packbench.v1.AgentService.Preflight:input_type -> packbench.v1.PreflightRequest
+	8,  // 32: packbench.v1.AgentService.RunPack:input_type -> packbench.v1.RunPackRequest
+	21, // 33: packbench.v1.AgentService.CancelPack:input_type -> packbench.v1.CancelPackRequest
+	23, // 34: packbench.v1.AgentService.WatchPack:input_type -> packbench.v1.WatchPackRequest
+	25, // 35: packbench.v1.AgentService.GetPackResult:input_type -> packbench.v1.GetPackResultRequest
+	27, // 36: packbench.v1.AgentService.FetchLog:input_type -> packbench.v1.FetchLogRequest
+	29, // 37: packbench.v1.AgentService.ListPacks:input_type -> packbench.v1.ListPacksRequest
+	2,  // 38: packbench.v1.AgentService.GetHostFacts:output_type -> packbench.v1.GetHostFactsResponse
+	5,  // 39: packbench.v1.AgentService.Preflight:output_type -> packbench.v1.PreflightResponse
+	9,  // 40: packbench.v1.AgentService.RunPack:output_type -> packbench.v1.RunPackResponse
+	22, // 41: packbench.v1.AgentService.CancelPack:output_type -> packbench.v1.CancelPackResponse
+	24, // 42: packbench.v1.AgentService.WatchPack:output_type -> packbench.v1.WatchPackResponse
+	26, // 43: packbench.v1.AgentService.GetPackResult:output_type -> packbench.v1.GetPackResultResponse
+	28, // 44: packbench.v1.AgentService.FetchLog:output_type -> packbench.v1.FetchLogResponse
+	30, // 45: packbench.v1.AgentService.ListPacks:output_type -> packbench.v1.ListPacksResponse
+	38, // [38:46] is the sub-list for method output_type
+	30, // [30:38] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_packbench_v1_agent_proto_init() }

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/packbench/packbench/agent"
+)
+
+// config is the agent's settings after flags and the config file.
+type config struct {
+	Listen   string   `json:"listen"`
+	Name     string   `json:"name"`
+	StateDir string   `json:"state_dir"`
+	Allow    []string `json:"allow"`
+	LogLevel string   `json:"log_level"`
+	insecure bool
+	version  bool
+}
+
+// flagHelp is returned for -h: the usage was printed and the exit is 0.
+var flagHelp = errors.New("help requested")
+
+// usageError is a bad flag or setting: the process exits 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func badf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// listFlag collects a repeatable, comma-separated flag.
+type listFlag struct{ vals *[]string }
+
+func (l listFlag) String() string {
+	if l.vals == nil {
+		return ""
+	}
+	return strings.Join(*l.vals, ",")
+}
+
+func (l listFlag) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*l.vals = append(*l.vals, p)
+		}
+	}
+	return nil
+}
+
+// parseConfig reads flags, and the config file when --config names one;
+// flags given on the command line override the file.
+func parseConfig(args []string, stderr io.Writer) (config, error) {
+	host, _ := os.Hostname()
+	def := config{Listen: "127.0.0.1:7070", Name: host, StateDir: "/var/lib/packbench-agent",
+		LogLevel: "info"}
+
+	var flags config
+	var file string
+	fs := flag.NewFlagSet("packbench-agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&flags.Listen, "listen", def.Listen, "address to serve gRPC on (host:port)")
+	fs.StringVar(&flags.Name, "name", def.Name, "the agent's name in results")
+	fs.StringVar(&flags.StateDir, "state-dir", def.StateDir, "where results and logs are kept")
+	fs.Var(listFlag{&flags.Allow}, "allow",
+		"binary, model or directory the agent may run (repeatable, comma-separated)")
+	fs.StringVar(&file, "config", "", "JSON file with the same settings")
+	fs.StringVar(&flags.LogLevel, "log-level", def.LogLevel, "trace, debug, info, warn or error")
+	fs.BoolVar(&flags.insecure, "insecure", false,
+		"allow a non-loopback --listen address without TLS")
+	fs.BoolVar(&flags.version, "version", false, "print the version and exit")
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return config{}, flagHelp
+	} else if err != nil {
+		return config{}, &usageError{msg: err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return config{}, badf("unexpected argument %q", fs.Arg(0))
+	}
+
+	cfg := def
+	if file != "" {
+		if err := readConfigFile(file, &cfg); err != nil {
+			return config{}, err
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "listen":
+			cfg.Listen = flags.Listen
+		case "name":
+			cfg.Name = flags.Name
+		case "state-dir":
+			cfg.StateDir = flags.StateDir
+		case "allow":
+			cfg.Allow = flags.Allow
+		case "log-level":
+			cfg.LogLevel = flags.LogLevel
+		}
+	})
+	cfg.insecure, cfg.version = flags.insecure, flags.version
+	return cfg, nil
+}
+
+// readConfigFile overlays the settings present in a JSON file onto cfg;
+// unknown keys are refused.
+func readConfigFile(path string, cfg *config) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return badf("--config: %v", err)
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		return badf("--config %s: %v", path, err)
+	}
+	return nil
+}
+
+// validate checks the settings; errors name the flag or config field.
+func (c config) validate() (hclog.Level, error) {
+	level := hclog.LevelFromString(c.LogLevel)
+	if level == hclog.NoLevel {
+		return level, badf("--log-level (log_level) %q: accepted: trace, debug, info, warn, "+
+			"error", c.LogLevel)
+	}
+	if c.Name == "" {
+		return level, badf("--name (name) is empty")
+	}
+	if c.StateDir == "" {
+		return level, badf("--state-dir (state_dir) is empty")
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return level, badf("--listen (listen) %q: %v", c.Listen, err)
+	}
+	if !c.insecure && !loopback(host) {
+		return level, badf("--listen (listen) %q is not a loopback address; the agent has no "+
+			"TLS yet, so serving other hosts needs --insecure", c.Listen)
+	}
+	return level, nil
+}
+
+// loopback reports whether host names only this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// agentConfig turns the settings into the agent's; logs live in the state
+// directory, beside the kept results.
+func (c config) agentConfig() agent.Config {
+	return agent.Config{Name: c.Name, LogDir: logDir(c.StateDir), Allow: c.Allow}
+}
+
+func logDir(stateDir string) string { return stateDir + string(os.PathSeparator) + "logs" }

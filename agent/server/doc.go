@@ -1,0 +1,7 @@
+// Package server serves an agent.Agent over gRPC as packbench.v1's
+// AgentService. It owns the packs it starts: each runs on a context of the
+// server, not of the stream that asked for it, so a broken stream leaves the
+// pack running; WatchPack re-attaches to it. Finished packs are kept in the
+// state directory (packs/<id>.json, logs in logs/) and loaded again at start,
+// so a restarted agent still serves them.
+package server
