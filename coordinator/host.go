@@ -27,6 +27,52 @@ type Client interface {
 
 var _ Client = (*agent.Agent)(nil)
 
+// PackState is what an agent knows of a pack id.
+type PackState int
+
+// The states of a pack id on an agent.
+const (
+	// PackUnknown: the agent never ran a pack of that id.
+	PackUnknown PackState = iota
+	// PackRunning: the pack is running now.
+	PackRunning
+	// PackFinished: the pack ended and the agent keeps its result.
+	PackFinished
+	// PackInterrupted: the agent stopped while the pack ran; it has no
+	// result and its id cannot be used again.
+	PackInterrupted
+)
+
+// PackKeeper is a Client whose agent keeps its packs, so that a resumed
+// sweep can take a finished pack's result or follow a running one instead
+// of running it again.
+type PackKeeper interface {
+	// LookupPack says what the agent knows of pack id, with its result
+	// when it finished.
+	LookupPack(ctx context.Context, id string) (PackState, result.Pack, error)
+	// WatchPack follows a running pack to its end, like RunPack.
+	WatchPack(ctx context.Context, id string, emit func(api.Event)) (result.Pack, error)
+}
+
+// LogFetcher is a Client that can copy a finished pack's logs into dir.
+type LogFetcher interface {
+	FetchLogs(ctx context.Context, p result.Pack, dir string) error
+}
+
+// Errors a Client returns for HostRun to branch on.
+var (
+	// ErrUnreachable: the agent did not answer within the retry bound; the
+	// host's sweep stops and the host is marked failed.
+	ErrUnreachable = errors.New("agent unreachable")
+	// ErrInterrupted: the agent restarted while the pack ran, so the pack
+	// has no result; the combo is run again under a new pack id.
+	ErrInterrupted = errors.New("pack interrupted by an agent restart")
+)
+
+// maxAttempts bounds the pack ids one combo may use: its planned id and
+// the ids of reruns after interruptions.
+const maxAttempts = 4
+
 // Options are the sweep settings shared by every host.
 type Options struct {
 	Binary      string
@@ -41,6 +87,15 @@ type Options struct {
 	OutDir string
 	// Stamp makes pack ids, and so log names, unique to this sweep.
 	Stamp string
+
+	// Prior is the host's results.json of an interrupted sweep: its rows
+	// with a final status other than cancelled are kept, not run again.
+	Prior *Document
+	// Lookup asks the agent (a PackKeeper) for each planned pack id before
+	// running it, taking a result it kept or following a pack still running.
+	Lookup bool
+	// FetchLogs copies each pack's logs into OutDir (from a LogFetcher).
+	FetchLogs bool
 }
 
 // Document is results.json: the rows of results.csv and
@@ -73,7 +128,9 @@ var Version = "0.1.0"
 
 // Progress hears about a host's combos; implementations must be cheap.
 type Progress interface {
-	Planned(total int)
+	// Planned gives the number of combos and how many of them are already
+	// done (kept from an earlier run).
+	Planned(total, done int)
 	ComboStarted(k int, c plan.Combo)
 	ComboDone(k int, row result.Row)
 }
@@ -114,8 +171,10 @@ func (h *HostRun) Plan(ctx context.Context) (plan.Plan, error) {
 }
 
 // Run runs every combo of the plan (Plan must have been called) and returns
-// the document it wrote. On cancellation it stops after killing the running
-// pack, writes what finished and returns the context's error.
+// the document it wrote. A combo that fails becomes a failed row and the
+// sweep goes on; an unreachable agent stops it with an error wrapping
+// ErrUnreachable. On cancellation it stops after the running pack is
+// cancelled, writes what finished and returns the context's error.
 func (h *HostRun) Run(ctx context.Context) (Document, error) {
 	o := h.opts
 	pf, err := h.client.Preflight(ctx, api.PreflightRequest{Binary: o.Binary,
@@ -132,69 +191,200 @@ func (h *HostRun) Run(ctx context.Context) (Document, error) {
 	h.doc.Workload = o.Workload
 	h.doc.Settings = Settings{ExecVia: string(o.ExecMode), TimeoutS: o.Timeout.Seconds(),
 		MemHeadroom: o.MemHeadroom, NoPreflight: o.NoPreflight}
+	kept := h.keepPrior(ctx)
 	if err := h.write(); err != nil {
 		return h.doc, err
 	}
 
 	combos := h.doc.Plan.Combos
-	h.progress.Planned(len(combos))
+	h.progress.Planned(len(combos), len(kept))
+	done := 0
 	for k, c := range combos {
 		if ctx.Err() != nil {
 			break
 		}
-		h.progress.ComboStarted(k, c)
-		p := h.runCombo(ctx, c)
-		row := result.Summarize(p, len([]rune(o.Workload.Prompt)), o.Workload.NPredict)
-		h.doc.Packs = append(h.doc.Packs, p)
-		h.doc.Results = append(h.doc.Results, row)
-		h.doc.BestByInstances = result.Best(h.doc.Results)
-		if len(p.Runner.Args) > 0 {
-			h.doc.Runner = p.Runner
+		if kept[c] {
+			done++
+			continue
 		}
+		h.progress.ComboStarted(k, c)
+		p, err := h.runCombo(ctx, c)
+		if err != nil {
+			h.doc.Complete = false
+			if werr := h.write(); werr != nil {
+				return h.doc, werr
+			}
+			return h.doc, err
+		}
+		row := h.record(p)
 		if err := h.write(); err != nil {
 			return h.doc, err
+		}
+		if row.Status != result.StatusCancelled {
+			done++
 		}
 		h.progress.ComboDone(k, row)
 	}
 
-	h.doc.Complete = ctx.Err() == nil && len(h.doc.Results) == len(combos)
+	h.doc.Complete = ctx.Err() == nil && done == len(combos)
 	if err := h.write(); err != nil {
 		return h.doc, err
 	}
 	return h.doc, ctx.Err()
 }
 
-// runCombo runs one pack; an error becomes a failed row, so the sweep goes on.
-func (h *HostRun) runCombo(ctx context.Context, c plan.Combo) result.Pack {
+// record adds a pack and its row to the document.
+func (h *HostRun) record(p result.Pack) result.Row {
+	o := h.opts
+	row := result.Summarize(p, len([]rune(o.Workload.Prompt)), o.Workload.NPredict)
+	h.doc.Packs = append(h.doc.Packs, p)
+	h.doc.Results = append(h.doc.Results, row)
+	h.doc.BestByInstances = result.Best(h.doc.Results)
+	if len(p.Runner.Args) > 0 {
+		h.doc.Runner = p.Runner
+	}
+	return row
+}
+
+// keepPrior copies the rows of Options.Prior that are final (any status but
+// cancelled) into the document and returns their combos. Logs the agent
+// still has are fetched again when they are missing here.
+func (h *HostRun) keepPrior(ctx context.Context) map[plan.Combo]bool {
+	kept := map[plan.Combo]bool{}
+	prior := h.opts.Prior
+	if prior == nil {
+		return kept
+	}
+	for i, row := range prior.Results {
+		c := plan.Combo{Instances: row.Instances, Threads: row.Threads}
+		if row.Status == result.StatusCancelled || kept[c] || i >= len(prior.Packs) {
+			continue
+		}
+		kept[c] = true
+		p := prior.Packs[i]
+		h.doc.Packs = append(h.doc.Packs, p)
+		h.doc.Results = append(h.doc.Results, row)
+		if h.logsMissing(p) {
+			h.fetchLogs(ctx, p)
+		}
+	}
+	h.doc.BestByInstances = result.Best(h.doc.Results)
+	if len(kept) > 0 {
+		h.logger.Info("finished combos kept", "combos", len(kept))
+	}
+	return kept
+}
+
+// runCombo runs one combo and returns its pack: a failure other than an
+// unreachable agent becomes a failed pack, so the sweep goes on. With
+// Lookup, or after an interruption, it first asks the agent about the pack
+// id, so that a pack is never run twice.
+func (h *HostRun) runCombo(ctx context.Context, c plan.Combo) (result.Pack, error) {
+	o := h.opts
+	base := fmt.Sprintf("m%d_t%d_%s", c.Instances, c.Threads, o.Stamp)
+	log := h.logger.With("instances", c.Instances, "threads", c.Threads)
+	emit := func(ev api.Event) {
+		if ev.Kind == api.EventInstanceStarted {
+			log.Debug("instance started", "instance", ev.Index, "pid", ev.PID)
+		}
+	}
+	keeper, _ := h.client.(PackKeeper)
+
+	start := time.Now()
+	var err error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		id := base
+		if attempt > 0 {
+			id = fmt.Sprintf("%s_r%d", base, attempt)
+		}
+		log := log.With("combo", id)
+		var p result.Pack
+		p, err = h.attempt(ctx, keeper, id, c, attempt > 0, emit)
+		switch {
+		case errors.Is(err, errNextID), errors.Is(err, ErrInterrupted):
+			log.Warn("pack id used up; running the combo under a new id", "error", err)
+			continue
+		case errors.Is(err, ErrUnreachable):
+			log.Error("agent unreachable", "error", err)
+			return result.Pack{}, err
+		case err == nil:
+			log.Info("combo done", "status", p.Status, "duration", p.EndedAt.Sub(p.StartedAt))
+			h.fetchLogs(ctx, p)
+			return p, nil
+		}
+		break
+	}
+
+	status := result.StatusFailed
+	if errors.Is(err, context.Canceled) {
+		status = result.StatusCancelled
+	}
+	log.Error("combo failed", "error", err)
+	return result.Pack{ID: base, Instances: c.Instances, Threads: c.Threads,
+		Status: status, Reason: err.Error(), StartedAt: start, EndedAt: time.Now(),
+		Runner: h.doc.Runner}, nil
+}
+
+// errNextID says a pack id cannot be used: its pack was cancelled or
+// interrupted earlier.
+var errNextID = errors.New("pack id already used")
+
+// attempt runs the combo as pack id, or takes what the agent has of it.
+func (h *HostRun) attempt(ctx context.Context, keeper PackKeeper, id string, c plan.Combo,
+	retry bool, emit func(api.Event)) (result.Pack, error) {
+	if keeper != nil && (h.opts.Lookup || retry) {
+		state, p, err := keeper.LookupPack(ctx, id)
+		if err != nil {
+			return result.Pack{}, fmt.Errorf("look up pack %s: %w", id, err)
+		}
+		switch {
+		case state == PackFinished && p.Status != result.StatusCancelled:
+			h.logger.Info("pack result taken from the agent", "combo", id)
+			return p, nil
+		case state == PackRunning:
+			h.logger.Info("following a pack still running", "combo", id)
+			return keeper.WatchPack(ctx, id, emit)
+		case state != PackUnknown:
+			return result.Pack{}, errNextID
+		}
+	}
+
 	o := h.opts
 	req := api.PackRequest{
-		ID:     fmt.Sprintf("m%d_t%d_%s", c.Instances, c.Threads, o.Stamp),
+		ID:     id,
 		Binary: o.Binary, Runner: o.Runner, ExecMode: o.ExecMode, NoPreflight: o.NoPreflight,
 		Workload:  o.Workload,
 		Instances: c.Instances, Threads: c.Threads, Timeout: o.Timeout,
 		MemHeadroom: o.MemHeadroom,
 	}
-	log := h.logger.With("combo", req.ID, "instances", c.Instances, "threads", c.Threads)
-	log.Debug("combo starting")
+	return h.client.RunPack(ctx, req, emit)
+}
 
-	start := time.Now()
-	p, err := h.client.RunPack(ctx, req, func(ev api.Event) {
-		if ev.Kind == api.EventInstanceStarted {
-			log.Debug("instance started", "instance", ev.Index, "pid", ev.PID)
+// logsMissing reports whether any log of p is absent from OutDir.
+func (h *HostRun) logsMissing(p result.Pack) bool {
+	for _, in := range p.Results {
+		for _, name := range []string{in.StdoutPath, in.StderrPath} {
+			if name == "" {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(h.opts.OutDir, name)); err != nil {
+				return true
+			}
 		}
-	})
-	if err != nil {
-		status := result.StatusFailed
-		if errors.Is(err, context.Canceled) {
-			status = result.StatusCancelled
-		}
-		log.Error("combo failed", "error", err)
-		return result.Pack{ID: req.ID, Instances: c.Instances, Threads: c.Threads,
-			Status: status, Reason: err.Error(), StartedAt: start, EndedAt: time.Now(),
-			Runner: h.doc.Runner}
 	}
-	log.Info("combo done", "status", p.Status, "duration", p.EndedAt.Sub(p.StartedAt))
-	return p
+	return false
+}
+
+// fetchLogs copies p's logs into OutDir when asked to; a failure is logged
+// and the pack's row stands without them.
+func (h *HostRun) fetchLogs(ctx context.Context, p result.Pack) {
+	f, ok := h.client.(LogFetcher)
+	if !h.opts.FetchLogs || !ok || ctx.Err() != nil {
+		return
+	}
+	if err := f.FetchLogs(ctx, p, h.opts.OutDir); err != nil {
+		h.logger.Warn("cannot fetch logs", "combo", p.ID, "error", err)
+	}
 }
 
 // write rewrites the host's three result files atomically.
@@ -227,6 +417,6 @@ func CheckOutDir(dir string) error {
 
 type nopProgress struct{}
 
-func (nopProgress) Planned(int)                  {}
+func (nopProgress) Planned(int, int)             {}
 func (nopProgress) ComboStarted(int, plan.Combo) {}
 func (nopProgress) ComboDone(int, result.Row)    {}

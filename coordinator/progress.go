@@ -11,32 +11,89 @@ import (
 	"github.com/packbench/packbench/pkg/result"
 )
 
-// Bar draws a one-line progress bar over a plan on a terminal. It is also an
-// io.Writer for the log, so that log lines scroll above the bar instead of
-// tearing it. It is safe for concurrent use; Close stops its redraws.
-type Bar struct {
-	out   io.Writer
-	label string
-
-	mu      sync.Mutex // guards everything below
+// barState is what one progress line shows; its owner guards it.
+type barState struct {
+	label   string
 	total   int
 	k       int
 	combo   plan.Combo
 	start   time.Time
 	comboAt time.Time
-	spent   time.Duration // time of finished combos
-	done    int
-	drawn   bool
-	stop    chan struct{}
-	closed  bool
+	spent   time.Duration // time of the combos finished in this run
+	ran     int           // combos finished in this run
+	done    int           // combos finished, kept ones included
+	note    string        // shown instead of the combo, e.g. "failed: ..."
+}
+
+func (s *barState) planned(total, done int) {
+	s.total, s.done, s.start = total, done, time.Now()
+}
+
+func (s *barState) started(k int, c plan.Combo) {
+	s.k, s.combo, s.comboAt = k, c, time.Now()
+}
+
+func (s *barState) finished() {
+	s.done++
+	s.ran++
+	s.spent += time.Since(s.comboAt)
+}
+
+// line renders the bar: label, bar, combo k of n, elapsed, remaining.
+func (s *barState) line(now time.Time) string {
+	const width = 24
+	filled := 0
+	if s.total > 0 {
+		filled = width * min(s.done, s.total) / s.total
+	}
+	bar := strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
+
+	eta := "?"
+	if s.ran > 0 {
+		avg := s.spent / time.Duration(s.ran)
+		rest := avg*time.Duration(s.total-s.done) - now.Sub(s.comboAt)
+		if s.done >= s.total {
+			rest = 0
+		}
+		eta = short(max(rest, 0))
+	}
+	var line string
+	if s.note != "" {
+		line = fmt.Sprintf("[%s] %d/%d done  %s", bar, s.done, s.total, s.note)
+	} else {
+		cur := min(s.k+1, s.total)
+		line = fmt.Sprintf("[%s] combo %d/%d (m=%d t=%d)  elapsed %s  left ~%s",
+			bar, cur, s.total, s.combo.Instances, s.combo.Threads, short(now.Sub(s.start)), eta)
+	}
+	if s.label != "" {
+		line = s.label + " " + line
+	}
+	return line
+}
+
+func short(d time.Duration) string {
+	return d.Round(time.Second).String()
+}
+
+// Bar draws a one-line progress bar over a plan on a terminal. It is also an
+// io.Writer for the log, so that log lines scroll above the bar instead of
+// tearing it. It is safe for concurrent use; Close stops its redraws.
+type Bar struct {
+	out io.Writer
+
+	mu     sync.Mutex // guards everything below
+	state  barState
+	drawn  bool
+	stop   chan struct{}
+	closed bool
 }
 
 var _ Progress = (*Bar)(nil)
 
-// NewBar returns a bar drawing on out; label prefixes the line (a host name
-// in a fleet sweep).
+// NewBar returns a bar drawing on out; label prefixes the line.
 func NewBar(out io.Writer, label string) *Bar {
-	b := &Bar{out: out, label: label, start: time.Now(), stop: make(chan struct{})}
+	b := &Bar{out: out, state: barState{label: label, start: time.Now()},
+		stop: make(chan struct{})}
 	go b.tick()
 	return b
 }
@@ -51,7 +108,7 @@ func (b *Bar) tick() {
 			return
 		case <-t.C:
 			b.mu.Lock()
-			if b.total > 0 {
+			if b.state.total > 0 {
 				b.drawLocked()
 			}
 			b.mu.Unlock()
@@ -59,11 +116,11 @@ func (b *Bar) tick() {
 	}
 }
 
-// Planned sets the number of combos.
-func (b *Bar) Planned(total int) {
+// Planned sets the number of combos and how many are already done.
+func (b *Bar) Planned(total, done int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.total, b.start = total, time.Now()
+	b.state.planned(total, done)
 	b.drawLocked()
 }
 
@@ -71,7 +128,7 @@ func (b *Bar) Planned(total int) {
 func (b *Bar) ComboStarted(k int, c plan.Combo) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.k, b.combo, b.comboAt = k, c, time.Now()
+	b.state.started(k, c)
 	b.drawLocked()
 }
 
@@ -79,8 +136,7 @@ func (b *Bar) ComboStarted(k int, c plan.Combo) {
 func (b *Bar) ComboDone(k int, row result.Row) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.done++
-	b.spent += time.Since(b.comboAt)
+	b.state.finished()
 	b.drawLocked()
 }
 
@@ -90,7 +146,7 @@ func (b *Bar) Write(p []byte) (int, error) {
 	defer b.mu.Unlock()
 	b.clearLocked()
 	n, err := b.out.Write(p)
-	if b.total > 0 && !b.closed {
+	if b.state.total > 0 && !b.closed {
 		b.drawLocked()
 	}
 	return n, err
@@ -123,37 +179,6 @@ func (b *Bar) drawLocked() {
 		return
 	}
 	b.clearLocked()
-	fmt.Fprint(b.out, b.lineLocked(time.Now()))
+	fmt.Fprint(b.out, b.state.line(time.Now()))
 	b.drawn = true
-}
-
-// lineLocked renders the bar: label, bar, combo k of n, elapsed, remaining.
-func (b *Bar) lineLocked(now time.Time) string {
-	const width = 24
-	filled := 0
-	if b.total > 0 {
-		filled = width * b.done / b.total
-	}
-	bar := strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
-
-	eta := "?"
-	if b.done > 0 {
-		avg := b.spent / time.Duration(b.done)
-		rest := avg*time.Duration(b.total-b.done) - now.Sub(b.comboAt)
-		if b.done == b.total {
-			rest = 0
-		}
-		eta = short(max(rest, 0))
-	}
-	cur := min(b.k+1, b.total)
-	line := fmt.Sprintf("[%s] combo %d/%d (m=%d t=%d)  elapsed %s  left ~%s",
-		bar, cur, b.total, b.combo.Instances, b.combo.Threads, short(now.Sub(b.start)), eta)
-	if b.label != "" {
-		line = b.label + " " + line
-	}
-	return line
-}
-
-func short(d time.Duration) string {
-	return d.Round(time.Second).String()
 }

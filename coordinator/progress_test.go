@@ -31,7 +31,7 @@ func (b *lockedBuffer) String() string {
 func TestBarShowsComboAndKeepsLogLinesWhole(t *testing.T) {
 	var out lockedBuffer
 	bar := NewBar(&out, "host-a")
-	bar.Planned(4)
+	bar.Planned(4, 0)
 	bar.ComboStarted(0, plan.Combo{Instances: 2, Threads: 3})
 	bar.ComboDone(0, result.Row{})
 	bar.ComboStarted(1, plan.Combo{Instances: 2, Threads: 4})

@@ -47,6 +47,8 @@ func Main(args []string, env Env) int {
 	switch args[0] {
 	case "local":
 		err = runLocal(args[1:], env)
+	case "sweep":
+		err = runSweep(args[1:], env)
 	case "parse":
 		err = runParse(args[1:], env)
 	case "version", "--version", "-version":
@@ -90,6 +92,7 @@ func printUsage(w io.Writer) {
 
 commands:
   local     benchmark packs of runner processes on this machine
+  sweep     benchmark packs on a fleet of packbench agents, the hosts in parallel
   parse     print what the timing parser reads from saved runner logs, as JSON
   version   print the version
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -123,7 +124,8 @@ func (b *benchFlags) register(fs *flag.FlagSet) {
 		"threads tried around the even split: base-span .. base+span")
 	fs.IntVar(&b.reserveCores, "reserve-cores", defaultReserve, "cores left for the OS and I/O")
 
-	fs.Float64Var(&b.timeoutS, "timeout", defaultTimeoutS, "seconds a run may take before it is killed")
+	fs.Float64Var(&b.timeoutS, "timeout", defaultTimeoutS,
+		"seconds a run may take before it is killed")
 	fs.Float64Var(&b.memHeadroom, "mem-headroom", defaultMemHeadroom,
 		"largest share of MemAvailable a pack's estimate may take, in (0, 1]")
 	fs.IntVar(&b.logCapMiB, "log-cap-mib", 16, "MiB of each output stream kept per instance")
@@ -144,15 +146,32 @@ type validated struct {
 // validate checks every value that can be checked without the host; each
 // error names the flag, the value and what is accepted.
 func (b *benchFlags) validate() (validated, error) {
+	return b.check(true)
+}
+
+// check is validate; with local false the binary and the model are paths
+// on the agents' hosts and are not looked at here.
+func (b *benchFlags) check(local bool) (validated, error) {
 	var v validated
 	var err error
 	if b.binary == "" {
 		return v, usagef("--binary is required: the path of a llamafile or llama.cpp runner")
 	}
-	if err := runner.CheckBinary(b.binary); err != nil {
-		return v, usagef("%v", err)
+	if !local && !filepath.IsAbs(b.binary) {
+		return v, usagef("invalid --binary %q: accepted: an absolute path on the agents' hosts",
+			b.binary)
 	}
-	if b.model != "" {
+	if !local && b.model != "" && !filepath.IsAbs(b.model) {
+		return v, usagef("invalid --model %q: accepted: an absolute path on the agents' hosts",
+			b.model)
+	}
+	// the agents check their own paths, against their allowlists
+	if local {
+		if err := runner.CheckBinary(b.binary); err != nil {
+			return v, usagef("%v", err)
+		}
+	}
+	if local && b.model != "" {
 		if st, err := os.Stat(b.model); err != nil || st.IsDir() {
 			return v, usagef("invalid --model %q: not a readable file", b.model)
 		}

@@ -73,6 +73,20 @@ func runLocal(args []string, env Env) error {
 		return err
 	}
 
+	// the agent runs in process and is driven through its gRPC API, as a
+	// fleet's agents are; its kept packs live only as long as the run
+	stateDir, err := os.MkdirTemp("", "packbench-local-state-")
+	if err != nil {
+		return fmt.Errorf("create agent state dir: %w", err)
+	}
+	defer os.RemoveAll(stateDir)
+	inproc, err := coordinator.StartInProcess(logger, ag, stateDir)
+	if err != nil {
+		return err
+	}
+	defer inproc.Close()
+	client := inproc.Client
+
 	opts := coordinator.Options{
 		Binary: bf.binary, Runner: v.kind, ExecMode: v.mode, NoPreflight: bf.noPreflight,
 		Workload: v.workload, Plan: v.spec, Timeout: v.timeout, MemHeadroom: bf.memHeadroom,
@@ -82,7 +96,7 @@ func runLocal(args []string, env Env) error {
 	if bar != nil {
 		progress = bar
 	}
-	run := coordinator.NewHostRun(logger, ag, opts, progress)
+	run := coordinator.NewHostRun(logger, client, opts, progress)
 
 	p, err := run.Plan(ctx)
 	if err != nil {
@@ -96,7 +110,7 @@ func runLocal(args []string, env Env) error {
 		printPlan(env.Stdout, p)
 		return nil
 	}
-	if err := needModel(ctx, ag, bf, v); err != nil {
+	if err := needModel(ctx, client, bf, v); err != nil {
 		return err
 	}
 
@@ -121,7 +135,7 @@ func runLocal(args []string, env Env) error {
 
 // needModel refuses a run without --model unless the runner carries its own
 // weights, once preflight has said which runner it is.
-func needModel(ctx context.Context, ag *agent.Agent, bf benchFlags, v validated) error {
+func needModel(ctx context.Context, ag coordinator.Client, bf benchFlags, v validated) error {
 	if bf.model != "" {
 		return nil
 	}

@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// packbenchBin is the packbench binary built once for the tests that run it
-// as a real process.
-var packbenchBin string
+// packbenchBin and agentBin are the packbench and packbench-agent binaries,
+// built once for the tests that run them as real processes.
+var packbenchBin, agentBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "packbench-cli-test-")
@@ -20,11 +20,15 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	packbenchBin = filepath.Join(dir, "packbench")
-	build := exec.Command("go", "build", "-o", packbenchBin, "./coordinator/cmd/packbench")
-	build.Dir = repoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build packbench: %v\n%s", err, out)
-		os.Exit(1)
+	agentBin = filepath.Join(dir, "packbench-agent")
+	for bin, pkg := range map[string]string{packbenchBin: "./coordinator/cmd/packbench",
+		agentBin: "./agent/cmd/packbench-agent"} {
+		build := exec.Command("go", "build", "-o", bin, pkg)
+		build.Dir = repoRoot()
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, out)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/packbench/packbench/coordinator"
+	"github.com/packbench/packbench/pkg/plan"
+)
+
+const defaultSweepOutDir = "packbench_sweep"
+
+func runSweep(args []string, env Env) error {
+	fs := flag.NewFlagSet("packbench sweep", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	var bf benchFlags
+	bf.register(fs)
+	agentList := fs.String("agents", "", "agents to sweep: host:port,host:port,...")
+	fleetFile := fs.String("fleet", "", "JSON fleet file: "+
+		`{"agents":[{"name":"a1","address":"host:7070","labels":{"sku":"..."}}]}`)
+	outDir := fs.String("outdir", defaultSweepOutDir,
+		"directory for fleet.csv, fleet.json and one directory per host")
+	resume := fs.Bool("resume", false,
+		"continue the sweep in --outdir, keeping every finished combo")
+	fs.Usage = func() {
+		fmt.Fprintln(env.Stderr, "usage: packbench sweep (--agents LIST | --fleet FILE) "+
+			"--binary PATH [--model PATH] [flags]\n\n"+
+			"Benchmarks packs on every agent of a fleet, the hosts in parallel. --binary and\n"+
+			"--model are paths on the agents' hosts.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("sweep: unexpected argument %q (flags start with --)", fs.Arg(0))
+	}
+	agents, err := sweepAgents(*agentList, *fleetFile, *resume)
+	if err != nil {
+		return err
+	}
+	v, err := bf.check(false)
+	if err != nil {
+		return err
+	}
+	if err := coordinator.CheckOutDir(*outDir); err != nil && !bf.dryRun {
+		return usagef("invalid --outdir %q: cannot write there: %v", *outDir, err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var board *coordinator.Board
+	logOut := env.Stderr
+	if env.Interactive && !bf.dryRun {
+		board = coordinator.NewBoard(env.Stderr)
+		defer board.Close()
+		logOut = board
+	}
+	logger := newLogger(logOut, bf.verbose)
+	dial := coordinator.RemoteDialer(logger.Named("remote"), coordinator.DefaultBackoff)
+	if bf.dryRun {
+		return dryRunSweep(ctx, env.Stdout, dial, agents, v.spec)
+	}
+
+	opts := coordinator.SweepOptions{
+		Agents: agents, OutDir: *outDir, Resume: *resume, Dial: dial,
+		Host: coordinator.Options{
+			Binary: bf.binary, Runner: v.kind, ExecMode: v.mode, NoPreflight: bf.noPreflight,
+			Workload: v.workload, Plan: v.spec, Timeout: v.timeout,
+			MemHeadroom: bf.memHeadroom,
+		},
+	}
+	if board != nil {
+		opts.Progress = func(name string) coordinator.Progress { return board.Line(name) }
+	}
+	doc, err := coordinator.NewSweep(logger.Named("sweep"), opts).Run(ctx)
+	if board != nil {
+		board.Close()
+	}
+	printFleet(env.Stdout, *outDir, doc)
+	switch {
+	case errors.Is(err, coordinator.ErrNothingToResume):
+		return usagef("invalid --resume: %v", err)
+	case errors.Is(err, context.Canceled):
+		logger.Warn("interrupted; finished combos are kept", "outdir", *outDir)
+		return errInterrupted
+	case err != nil:
+		return err
+	}
+	failed := 0
+	for _, h := range doc.Hosts {
+		if h.Status != coordinator.HostOK {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d hosts failed; see %s", failed, len(doc.Hosts),
+			filepath.Join(*outDir, "fleet.csv"))
+	}
+	return nil
+}
+
+// sweepAgents reads --agents or --fleet; --resume may take the agents from
+// the outdir's fleet.json instead.
+func sweepAgents(list, file string, resume bool) ([]coordinator.Agent, error) {
+	var agents []coordinator.Agent
+	var err error
+	switch {
+	case list != "" && file != "":
+		return nil, usagef("--agents and --fleet exclude each other: pass one")
+	case list != "":
+		agents, err = coordinator.ParseAgentList(list)
+	case file != "":
+		agents, err = coordinator.ReadFleetFile(file)
+	case !resume:
+		return nil, usagef("--agents or --fleet is required: the agents to sweep")
+	}
+	var fe *coordinator.FleetError
+	if errors.As(err, &fe) {
+		return nil, usagef("invalid %v", err)
+	}
+	return agents, err
+}
+
+// dryRunSweep prints each host's plan, from its agent's facts.
+func dryRunSweep(ctx context.Context, w io.Writer, dial coordinator.Dialer,
+	agents []coordinator.Agent, spec plan.Spec) error {
+	for _, a := range agents {
+		client, closer, err := dial(a.Address)
+		if err != nil {
+			return err
+		}
+		facts, err := client.Facts(ctx)
+		closer.Close()
+		if err != nil {
+			return fmt.Errorf("host %s: %w", a.Address, err)
+		}
+		p, err := plan.Build(spec, facts.PhysicalCores, facts.UsableCPUs)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		fmt.Fprintf(w, "host %s (%s, %s):\n", a.Address, facts.Hostname, facts.CPUModel)
+		printPlan(w, p)
+	}
+	return nil
+}
+
+// printFleet prints one line per host and where the files are.
+func printFleet(w io.Writer, outDir string, doc coordinator.FleetDocument) {
+	for _, h := range doc.Hosts {
+		best := "best: none"
+		if h.Best != nil {
+			best = fmt.Sprintf("best: %d instances x %d threads = %.2f tokens/s",
+				h.Best.Instances, h.Best.BestThreads, h.Best.TokPSSum)
+		}
+		line := fmt.Sprintf("%s (%s): %s, %d/%d combos, %s", h.Name, h.Address, h.Status,
+			h.CombosDone, h.CombosPlanned, best)
+		if h.Reason != "" {
+			line += " (" + h.Reason + ")"
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintf(w, "fleet: %s, %s\n", filepath.Join(outDir, "fleet.csv"),
+		filepath.Join(outDir, "fleet.json"))
+}

@@ -1,0 +1,145 @@
+package coordinator
+
+import (
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/packbench/packbench/pkg/host"
+	"github.com/packbench/packbench/pkg/result"
+)
+
+// Host statuses in fleet.csv and fleet.json.
+const (
+	HostPending = "pending"
+	HostRunning = "running"
+	HostOK      = "ok"
+	HostFailed  = "failed"
+)
+
+// HostSummary is one host's row of fleet.csv and entry of fleet.json: who
+// it is, what it is, how its sweep went and its best combo.
+type HostSummary struct {
+	Name    string            `json:"name"`
+	Address string            `json:"address"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	Dir     string            `json:"dir"`
+	Status  string            `json:"status"`
+	Reason  string            `json:"reason,omitempty"`
+
+	Facts *host.Facts `json:"facts,omitempty"`
+
+	CombosPlanned int             `json:"combos_planned"`
+	CombosDone    int             `json:"combos_done"`
+	Best          *result.BestRow `json:"best,omitempty"`
+}
+
+// FleetDocument is fleet.json.
+type FleetDocument struct {
+	Tool        string        `json:"tool"`
+	Version     string        `json:"version"`
+	GeneratedAt time.Time     `json:"generated_at"`
+	Stamp       string        `json:"stamp"`
+	Complete    bool          `json:"complete"`
+	Hosts       []HostSummary `json:"hosts"`
+}
+
+func factsCell(f func(host.Facts) string) func(HostSummary) string {
+	return func(h HostSummary) string {
+		if h.Facts == nil {
+			return ""
+		}
+		return f(*h.Facts)
+	}
+}
+
+func bestCell(f func(result.BestRow) string) func(HostSummary) string {
+	return func(h HostSummary) string {
+		if h.Best == nil {
+			return ""
+		}
+		return f(*h.Best)
+	}
+}
+
+// FleetColumns are fleet.csv's columns, one row per host.
+var FleetColumns = []result.Column[HostSummary]{
+	col("name", "the host's directory name under the sweep's outdir",
+		func(h HostSummary) string { return h.Name }),
+	col("address", "the agent's host:port", func(h HostSummary) string { return h.Address }),
+	col("labels", "the fleet file's labels, key=value separated by ';'",
+		func(h HostSummary) string {
+			var kv []string
+			for _, k := range slices.Sorted(maps.Keys(h.Labels)) {
+				kv = append(kv, k+"="+h.Labels[k])
+			}
+			return strings.Join(kv, ";")
+		}),
+	col("status", "ok, failed, running or pending", func(h HostSummary) string { return h.Status }),
+	col("reason", "why a host failed", func(h HostSummary) string { return h.Reason }),
+	col("cpu_model", "CPU model name", factsCell(func(f host.Facts) string { return f.CPUModel })),
+	col("sockets", "CPU sockets", factsCell(func(f host.Facts) string { return itoa(f.Sockets) })),
+	col("physical_cores", "physical cores", factsCell(func(f host.Facts) string {
+		return itoa(f.PhysicalCores)
+	})),
+	col("logical_cores", "logical CPUs", factsCell(func(f host.Facts) string {
+		return itoa(f.LogicalCores)
+	})),
+	col("usable_cpus", "CPUs the agent's runners may use", factsCell(func(f host.Facts) string {
+		return itoa(f.UsableCPUs)
+	})),
+	col("numa_nodes", "NUMA nodes", factsCell(func(f host.Facts) string {
+		return itoa(f.NUMANodes)
+	})),
+	col("mem_total_mib", "memory, MiB", factsCell(func(f host.Facts) string {
+		return itoa(int(f.MemTotalBytes >> 20))
+	})),
+	col("kernel", "kernel release", factsCell(func(f host.Facts) string { return f.Kernel })),
+	col("combos_planned", "combos in the host's plan", func(h HostSummary) string {
+		return itoa(h.CombosPlanned)
+	}),
+	col("combos_done", "combos with a row in results.csv", func(h HostSummary) string {
+		return itoa(h.CombosDone)
+	}),
+	col("best_instances", "instances of the best combo", bestCell(func(b result.BestRow) string {
+		return itoa(b.Instances)
+	})),
+	col("best_threads_per_instance", "threads per instance of the best combo",
+		bestCell(func(b result.BestRow) string { return itoa(b.BestThreads) })),
+	col("best_tokps_sum", "tokens/s summed over the best combo's instances",
+		bestCell(func(b result.BestRow) string {
+			return strconv.FormatFloat(b.TokPSSum, 'f', -1, 64)
+		})),
+}
+
+// col is a fleet.csv column.
+func col(name, meaning string, cell func(HostSummary) string) result.Column[HostSummary] {
+	return result.Column[HostSummary]{Name: name, Meaning: meaning, Cell: cell}
+}
+
+func itoa(v int) string { return strconv.Itoa(v) }
+
+// WriteFleet atomically rewrites dir/fleet.csv and dir/fleet.json.
+func WriteFleet(dir string, doc FleetDocument) error {
+	if err := result.WriteCSV(filepath.Join(dir, "fleet.csv"), FleetColumns,
+		doc.Hosts); err != nil {
+		return err
+	}
+	return result.WriteJSON(filepath.Join(dir, "fleet.json"), doc)
+}
+
+// summarize fills the results part of a host's summary from its document.
+func summarize(h *HostSummary, doc Document) {
+	if doc.Host.LogicalCores > 0 {
+		f := doc.Host
+		h.Facts = &f
+	}
+	h.CombosPlanned, h.CombosDone = len(doc.Plan.Combos), len(doc.Results)
+	h.Best = nil
+	if top, ok := result.Top(doc.BestByInstances); ok {
+		h.Best = &top
+	}
+}
