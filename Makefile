@@ -38,9 +38,10 @@ demo: build engine ## benchmark the shared tiny model on this machine
 		--instances 1,2 --threads-min 1 --reserve-cores 0 --ladder-span 1 \
 		--ctx-size 256 -n 32 --timeout 120 --outdir $(DEMO_OUT)
 
-bench: ## run the speed and memory benchmarks (about two minutes)
+bench: ## run the speed and memory benchmarks (a few minutes)
 	$(GO) test -run '^$$' -bench StartSkew8 -benchtime 50x ./pkg/pack/
 	PACKBENCH_BENCH_SLEEP=60s $(GO) test -run '^$$' -bench IdlePack8 -benchtime 1x ./pkg/pack/
+	$(GO) test -run '^$$' -bench Fleet200 -benchtime 1x ./coordinator/
 
 lint: engine ## gofmt, go vet, buf lint and buf format
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \

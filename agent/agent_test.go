@@ -56,7 +56,7 @@ func TestRunPackSkipsWhenMemoryWouldBeOversubscribed(t *testing.T) {
 		ID: "m200_t1", Binary: bin, Runner: runner.LlamaCompletion, NoPreflight: true,
 		ExecMode: runner.ExecAuto, Instances: 200, Threads: 1, Timeout: time.Minute,
 		MemHeadroom: 1e-6,
-		Workload: runner.Workload{Model: model, Prompt: "hi", NPredict: 8, CtxSize: 256},
+		Workload:    runner.Workload{Model: model, Prompt: "hi", NPredict: 8, CtxSize: 256},
 	}, func(ev api.Event) { kinds = append(kinds, ev.Kind) })
 	if err != nil {
 		t.Fatalf("RunPack error = %v, want a skipped pack", err)
