@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
@@ -51,14 +52,13 @@ func NewRemote(logger hclog.Logger, svc packbenchv1.AgentServiceClient, b Backof
 	return &Remote{logger: logger, svc: svc, backoff: b}
 }
 
-// Dial opens a plaintext connection to an agent at address; it does not
-// block, the first call connects.
-//
-// TODO(tls): agents on other hosts need TLS with client certificates; the
-// sweep speaks plaintext, for loopback and trusted networks only.
-func Dial(address string) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(address,
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
+// Dial opens a connection to an agent at address, with creds (mTLS) or in
+// plaintext when creds is nil; it does not block, the first call connects.
+func Dial(address string, creds credentials.TransportCredentials) (*grpc.ClientConn, error) {
+	if creds == nil {
+		creds = insecure.NewCredentials()
+	}
+	conn, err := grpc.NewClient(address, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", address, err)
 	}

@@ -11,16 +11,19 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/credentials"
+
 	"github.com/hashicorp/go-hclog"
 )
 
 // Dialer connects to the agent at address; the closer ends the connection.
 type Dialer func(address string) (Client, io.Closer, error)
 
-// RemoteDialer dials agents over gRPC, retrying within b.
-func RemoteDialer(logger hclog.Logger, b Backoff) Dialer {
+// RemoteDialer dials agents over gRPC, retrying within b; creds nil means
+// plaintext.
+func RemoteDialer(logger hclog.Logger, b Backoff, creds credentials.TransportCredentials) Dialer {
 	return func(address string) (Client, io.Closer, error) {
-		conn, err := Dial(address)
+		conn, err := Dial(address, creds)
 		if err != nil {
 			return nil, nil, err
 		}

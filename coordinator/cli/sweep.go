@@ -29,6 +29,8 @@ func runSweep(args []string, env Env) error {
 		"directory for fleet.csv, fleet.json and one directory per host")
 	resume := fs.Bool("resume", false,
 		"continue the sweep in --outdir, keeping every finished combo")
+	var tf tlsFlags
+	tf.register(fs, "coordinator")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, "usage: packbench sweep (--agents LIST | --fleet FILE) "+
 			"--binary PATH [--model PATH] [flags]\n\n"+
@@ -65,7 +67,14 @@ func runSweep(args []string, env Env) error {
 		logOut = board
 	}
 	logger := newLogger(logOut, bf.verbose)
-	dial := coordinator.RemoteDialer(logger.Named("remote"), coordinator.DefaultBackoff)
+	creds, err := tf.clientCreds()
+	if err != nil {
+		return err
+	}
+	if creds == nil {
+		warnPlaintext(logger, agents)
+	}
+	dial := coordinator.RemoteDialer(logger.Named("remote"), coordinator.DefaultBackoff, creds)
 	if bf.dryRun {
 		return dryRunSweep(ctx, env.Stdout, dial, agents, v.spec)
 	}
