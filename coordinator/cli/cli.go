@@ -49,6 +49,8 @@ func Main(args []string, env Env) int {
 		err = runLocal(args[1:], env)
 	case "sweep":
 		err = runSweep(args[1:], env)
+	case "model":
+		err = runModel(args[1:], env)
 	case "tls":
 		err = runTLS(args[1:], env)
 	case "parse":
@@ -95,6 +97,7 @@ func printUsage(w io.Writer) {
 commands:
   local     benchmark packs of runner processes on this machine
   sweep     benchmark packs on a fleet of packbench agents, the hosts in parallel
+  model     write a synthetic GGUF model, or inspect one with its memory estimate
   tls       create the fleet's CA and certificates for agents and coordinators
   parse     print what the timing parser reads from saved runner logs, as JSON
   version   print the version
