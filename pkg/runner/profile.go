@@ -15,15 +15,20 @@ var ErrWorkload = errors.New("invalid workload")
 // Workload is what every copy of a runner is asked to do. TopP and TopK are
 // optional; nil leaves the runner's default.
 type Workload struct {
-	Model     string   // path to the .gguf; may be empty for a llamafile with weights inside
-	Prompt    string   // the prompt text, never empty
-	NPredict  int      // tokens to generate, >= 1
-	Seed      int      // sampler seed
-	CtxSize   int      // context size, >= 1 (0 would reserve the full training context)
-	Temp      float64  // sampling temperature
-	TopP      *float64 // optional top-p
-	TopK      *int     // optional top-k
-	ExtraArgs []string // passed through to the runner, after our own options
+	// Model is the path to the .gguf; it may be empty for a llamafile with
+	// weights inside.
+	Model     string   `json:"model"`
+	Prompt    string   `json:"prompt"`     // the prompt text, never empty
+	NPredict  int      `json:"n_predict"`  // tokens to generate, >= 1
+	Seed      int      `json:"seed"`       // sampler seed
+	CtxSize   int      `json:"ctx_size"`   // context size, >= 1
+	Temp      float64  `json:"temp"`       // sampling temperature
+	TopP      *float64 `json:"top_p"`      // optional top-p
+	TopK      *int     `json:"top_k"`      // optional top-k
+	ExtraArgs []string `json:"extra_args"` // passed through, after our own options
+	// IgnoreEOS asks the runner to generate all NPredict tokens even past an
+	// end-of-stream token, where it has an option for that.
+	IgnoreEOS bool `json:"ignore_eos"`
 }
 
 // Command is one ready-to-start runner command line.
@@ -97,6 +102,10 @@ func (p Profile) Command(binary string, mode ExecMode, w Workload, threads int) 
 	if len(dropped) > 0 {
 		notes = append(notes, fmt.Sprintf("%s takes no %s: left out",
 			p.Kind, strings.Join(dropped, " ")))
+	}
+	if w.IgnoreEOS && (p.Kind == NodeLlamaCpp || p.Kind == LlamaSimple) {
+		notes = append(notes, fmt.Sprintf("%s has no ignore-EOS option: a run may end early",
+			p.Kind))
 	}
 
 	return Command{
@@ -186,6 +195,9 @@ func (p Profile) args(w Workload, threads int, cpuOnly []string) ([]string, []st
 		a = append(a, "-st", "--simple-io")
 	case p.Kind == LlamaCompletion && p.NoConversation:
 		a = append(a, "-no-cnv")
+	}
+	if w.IgnoreEOS {
+		a = append(a, "--ignore-eos")
 	}
 	a = append(a, cpuOnly...)
 	return append(a, w.ExtraArgs...), nil

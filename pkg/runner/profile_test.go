@@ -31,6 +31,8 @@ func TestProfileCommandArgs(t *testing.T) {
 	noModel.Model = ""
 	dash := baseWorkload()
 	dash.Prompt = "-hello"
+	fixedLen := baseWorkload()
+	fixedLen.IgnoreEOS = true
 
 	completion := runner.Profile{Kind: runner.LlamaCompletion, NoConversation: true}
 	tests := []struct {
@@ -46,6 +48,10 @@ func TestProfileCommandArgs(t *testing.T) {
 			[]string{"-m", "/models/tiny.gguf", "-p", "Hello there", "-n", "16", "-t", "2",
 				"-c", "256", "--seed", "42", "--temp", "0.7", "--top-p", "0.9",
 				"--top-k", "40", "-no-cnv", "-ngl", "0"}},
+		{"llama-completion ignoring EOS", completion, fixedLen,
+			[]string{"-m", "/models/tiny.gguf", "-p", "Hello there", "-n", "16", "-t", "2",
+				"-c", "256", "--seed", "42", "--temp", "0.7", "-no-cnv", "--ignore-eos",
+				"-ngl", "0"}},
 		{"old main without -no-cnv", runner.Profile{Kind: runner.LlamaCompletion},
 			baseWorkload(), []string{"-m", "/models/tiny.gguf", "-p", "Hello there", "-n", "16",
 				"-t", "2", "-c", "256", "--seed", "42", "--temp", "0.7", "-ngl", "0"}},
@@ -318,4 +324,23 @@ func runCommand(t *testing.T, c runner.Command) string {
 		t.Fatalf("run %s: %v\nstderr:\n%s", filepath.Base(c.Path), err, stderr.String())
 	}
 	return string(out)
+}
+
+func TestIgnoreEOSWithoutAnOptionIsNoted(t *testing.T) {
+	w := baseWorkload()
+	w.IgnoreEOS = true
+	cmd, err := runner.Profile{Kind: runner.NodeLlamaCpp}.Command("/bin/true", runner.ExecDirect, w, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(cmd.Args, "--ignore-eos") {
+		t.Errorf("node-llama-cpp args %q carry --ignore-eos, which it does not take", cmd.Args)
+	}
+	found := false
+	for _, n := range cmd.Notes {
+		found = found || strings.Contains(n, "no ignore-EOS option")
+	}
+	if !found {
+		t.Errorf("notes = %q, want one saying there is no ignore-EOS option", cmd.Notes)
+	}
 }
