@@ -13,7 +13,7 @@ DEMO_OUT  ?= demo_runs
 export NODE_LLAMA_CPP_SKIP_DOWNLOAD := true
 export PACKBENCH_ENGINE := $(ENGINE)
 
-.PHONY: help build test demo engine bench lint proto proto-check verify-unit clean
+.PHONY: help build test demo engine bench lint proto proto-check verify-unit fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,13 @@ proto-check: engine ## fail when proto/ is not linted, formatted and generated a
 
 verify-unit: build ## systemd-analyze verify the agent's unit
 	deploy/systemd/verify.sh $(BIN)/packbench-agent
+
+FUZZTIME ?= 20s
+fuzz: ## run each fuzz target for FUZZTIME
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateRequest$$' -fuzztime $(FUZZTIME) ./agent
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pkg/timing
+	$(GO) test -run '^$$' -fuzz '^FuzzParseInstances$$' -fuzztime $(FUZZTIME) ./pkg/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzBuild$$' -fuzztime $(FUZZTIME) ./pkg/plan
 
 clean: ## remove build outputs and demo runs
 	rm -rf $(BIN) $(DEMO_OUT)

@@ -2,10 +2,12 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,28 +36,11 @@ type Config struct {
 	SampleEvery time.Duration
 	// PreflightTimeout bounds each run of a binary's --help and --version.
 	PreflightTimeout time.Duration
-	// Limits bound what one request may ask for.
+	// Limits bound what one request may ask for; zero fields take
+	// DefaultLimits'.
 	Limits Limits
-}
-
-// Limits bound a pack request, so that a request cannot take the host down.
-type Limits struct {
-	MaxInstances int
-	MaxThreads   int
-	MaxNPredict  int
-	MaxCtxSize   int
-	MaxPrompt    int
-	MaxTimeout   time.Duration
-}
-
-// DefaultLimits are generous for any real host and still refuse absurd asks.
-var DefaultLimits = Limits{
-	MaxInstances: 256,
-	MaxThreads:   1024,
-	MaxNPredict:  1 << 20,
-	MaxCtxSize:   1 << 21,
-	MaxPrompt:    64 << 10,
-	MaxTimeout:   24 * time.Hour,
+	// Args says which refused extra args a request may still pass.
+	Args ArgPolicy
 }
 
 // Agent runs packs on this host, one at a time. It is safe for concurrent use.
@@ -81,9 +66,7 @@ func New(logger hclog.Logger, cfg Config) (*Agent, error) {
 	if cfg.PreflightTimeout <= 0 {
 		cfg.PreflightTimeout = 20 * time.Second
 	}
-	if cfg.Limits == (Limits{}) {
-		cfg.Limits = DefaultLimits
-	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create log dir: %w", err)
 	}
@@ -133,7 +116,8 @@ func (a *Agent) Facts(ctx context.Context) (host.Facts, error) {
 
 // Preflight finds the runner profile and exec mode for a binary, running its
 // --help and --version unless NoPreflight is set. Results are cached.
-func (a *Agent) Preflight(ctx context.Context, req api.PreflightRequest) (runner.Preflight, error) {
+func (a *Agent) Preflight(ctx context.Context,
+	req api.PreflightRequest) (runner.Preflight, error) {
 	bin, err := a.checkPath("binary", req.Binary)
 	if err != nil {
 		return runner.Preflight{}, err
@@ -155,6 +139,10 @@ func (a *Agent) Preflight(ctx context.Context, req api.PreflightRequest) (runner
 				req.Runner, pf.Kind))
 			pf.Kind = req.Runner
 		}
+	}
+	var flagErr *runner.FlagError
+	if errors.As(err, &flagErr) {
+		return runner.Preflight{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
 	}
 	if err != nil {
 		return runner.Preflight{}, err
@@ -187,6 +175,10 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 func (a *Agent) checkPath(what, p string) (string, error) {
 	if p == "" {
 		return "", fmt.Errorf("%w: %s is empty", api.ErrInvalid, what)
+	}
+	if len(p) > a.cfg.Limits.MaxArgLen || strings.IndexByte(p, 0) >= 0 {
+		return "", fmt.Errorf("%w: %s of %d bytes; accepted: at most %d bytes, no NUL",
+			api.ErrInvalid, what, len(p), a.cfg.Limits.MaxArgLen)
 	}
 	r, err := resolve(p)
 	if err != nil {

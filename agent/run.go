@@ -25,7 +25,7 @@ import (
 // its Pack together with an error wrapping ctx's.
 func (a *Agent) RunPack(ctx context.Context, req api.PackRequest,
 	emit func(api.Event)) (result.Pack, error) {
-	if err := a.validate(req); err != nil {
+	if err := ValidateRequest(req, a.cfg.Limits, a.cfg.Args); err != nil {
 		return result.Pack{}, err
 	}
 	bin, err := a.checkPath("binary", req.Binary)
@@ -272,35 +272,6 @@ func (a *Agent) release() {
 	a.mu.Lock()
 	a.running = ""
 	a.mu.Unlock()
-}
-
-// validate checks a request's fields against the agent's limits; errors
-// name the field, the value and what is accepted.
-func (a *Agent) validate(req api.PackRequest) error {
-	l := a.cfg.Limits
-	w := req.Workload
-	bad := func(field string, v any, accepted string) error {
-		return fmt.Errorf("%w: %s %v; accepted: %s", api.ErrInvalid, field, v, accepted)
-	}
-	switch {
-	case ValidateID(req.ID) != nil:
-		return ValidateID(req.ID)
-	case req.Instances < 1 || req.Instances > l.MaxInstances:
-		return bad("instances", req.Instances, fmt.Sprintf("1..%d", l.MaxInstances))
-	case req.Threads < 1 || req.Threads > l.MaxThreads:
-		return bad("threads", req.Threads, fmt.Sprintf("1..%d", l.MaxThreads))
-	case w.NPredict < 1 || w.NPredict > l.MaxNPredict:
-		return bad("n_predict", w.NPredict, fmt.Sprintf("1..%d", l.MaxNPredict))
-	case w.CtxSize < 0 || w.CtxSize > l.MaxCtxSize:
-		return bad("ctx_size", w.CtxSize, fmt.Sprintf("0..%d", l.MaxCtxSize))
-	case len(w.Prompt) > l.MaxPrompt:
-		return bad("prompt length", len(w.Prompt), fmt.Sprintf("at most %d bytes", l.MaxPrompt))
-	case req.Timeout <= 0 || req.Timeout > l.MaxTimeout:
-		return bad("timeout", req.Timeout, fmt.Sprintf("more than 0 and at most %s", l.MaxTimeout))
-	case !(req.MemHeadroom > 0 && req.MemHeadroom <= 1):
-		return bad("mem_headroom", req.MemHeadroom, "more than 0 and at most 1")
-	}
-	return nil
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }

@@ -4,4 +4,10 @@
 // pack running; WatchPack re-attaches to it. Finished packs are kept in the
 // state directory (packs/<id>.json, logs in logs/) and loaded again at start,
 // so a restarted agent still serves them.
+//
+// GRPCOptions bounds the transport (message size, streams per connection,
+// handshake time) and puts a deadline on every unary call; the agent checks
+// each pack request against its limits and extra-arg policy
+// (agent.ValidateRequest) before any process starts. TLS is the caller's:
+// packbench-agent adds credentials from pkg/certs.
 package server

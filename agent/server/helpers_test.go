@@ -40,15 +40,29 @@ type fixture struct {
 // listener, or on a real loopback socket when loopback is set.
 func newFixture(t *testing.T, stateDir string, loopback bool, allow ...string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, stateDir, loopback, fixtureOptions{}, allow...)
+}
+
+// fixtureOptions are the settings newFixtureWith adds to newFixture's.
+type fixtureOptions struct {
+	transport server.Transport
+	args      agent.ArgPolicy
+}
+
+// newFixtureWith is newFixture with transport bounds and an arg policy.
+func newFixtureWith(t *testing.T, stateDir string, loopback bool, fo fixtureOptions,
+	allow ...string) *fixture {
+	t.Helper()
 	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: io.Discard})
 	a, err := agent.New(logger, agent.Config{Name: "test-agent",
 		LogDir: filepath.Join(stateDir, "logs"), Allow: append(allow, model),
-		Grace: 2 * time.Second})
+		Grace: 2 * time.Second, Args: fo.args})
 	if err != nil {
 		t.Fatalf("agent.New: %v", err)
 	}
-	srv := server.New(logger, a, server.Options{StateDir: stateDir, EventBuffer: 2})
-	gs := grpc.NewServer()
+	srv := server.New(logger, a, server.Options{StateDir: stateDir, EventBuffer: 2,
+		Transport: fo.transport})
+	gs := grpc.NewServer(srv.GRPCOptions()...)
 	srv.Register(gs)
 
 	var lis net.Listener
@@ -227,6 +241,19 @@ func assertGone(t *testing.T, pid string) {
 	if err := syscall.Kill(n, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("kill(%d, 0) = %v, want ESRCH: the runner outlived its pack", n, err)
 	}
+}
+
+// waitGone waits, bounded, for the process a runner's pid names to end.
+func waitGone(t *testing.T, pid string) {
+	t.Helper()
+	n, err := strconv.Atoi(pid)
+	if err != nil {
+		t.Fatalf("pid %q: %v", pid, err)
+	}
+	for i := 0; i < 600 && !errors.Is(syscall.Kill(n, 0), syscall.ESRCH); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	assertGone(t, pid)
 }
 
 // contextWithCancel is bound(t) with its cancel function.

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +11,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/packbench/packbench/agent"
+	"github.com/packbench/packbench/agent/server"
 	"github.com/packbench/packbench/pkg/api"
 	"github.com/packbench/packbench/pkg/wire"
+	packbenchv1 "github.com/packbench/packbench/proto/packbench/v1"
 )
 
 // TestRunPackRefuses checks that a refused request gets its status code and
@@ -25,6 +29,9 @@ func TestRunPackRefuses(t *testing.T) {
 	if err := os.Symlink(bad, link); err != nil {
 		t.Fatal(err)
 	}
+	// lexically below allowed, resolved outside it
+	// (t.TempDir makes siblings)
+	dotdot := allowed + "/../" + filepath.Base(outside) + "/llama-completion"
 	f := newFixture(t, t.TempDir(), false, allowed)
 
 	with := func(mut func(*api.PackRequest)) api.PackRequest {
@@ -58,7 +65,39 @@ func TestRunPackRefuses(t *testing.T) {
 			codes.InvalidArgument, "pack id"},
 		{"1 MB prompt", with(func(r *api.PackRequest) {
 			r.Workload.Prompt = strings.Repeat("a", 1<<20)
-		}), codes.InvalidArgument, "prompt length"},
+		}), codes.InvalidArgument, "prompt length 1048576; accepted: at most 65536 bytes"},
+		{"5 MiB prompt, over the message size", with(func(r *api.PackRequest) {
+			r.Workload.Prompt = strings.Repeat("a", 5<<20)
+		}), codes.ResourceExhausted, "larger than max"},
+		{"binary with dot dot", with(func(r *api.PackRequest) { r.Binary = dotdot }),
+			codes.PermissionDenied, "outside the agent's allowlist"},
+		{"model symlink leaving allow", with(func(r *api.PackRequest) {
+			r.Workload.Model = link
+		}), codes.PermissionDenied, "model"},
+		{"10^6 threads", with(func(r *api.PackRequest) { r.Threads = 1_000_000 }),
+			codes.InvalidArgument, "threads 1000000; accepted: 1..1024"},
+		{"huge n_predict", with(func(r *api.PackRequest) { r.Workload.NPredict = 1 << 30 }),
+			codes.InvalidArgument, "n_predict 1073741824"},
+		{"huge ctx_size", with(func(r *api.PackRequest) { r.Workload.CtxSize = 1 << 30 }),
+			codes.InvalidArgument, "ctx_size 1073741824"},
+		{"--model /etc/shadow", extra(with, "--model", "/etc/shadow"),
+			codes.InvalidArgument, `extra_args[0] "--model"`},
+		{"-f /etc/passwd", extra(with, "-f", "/etc/passwd"),
+			codes.InvalidArgument, `extra_args[0] "-f"`},
+		{"--log-file=/tmp/x", extra(with, "--log-file=/tmp/x"),
+			codes.InvalidArgument, `extra_args[0] "--log-file=/tmp/x"`},
+		{"--lora x", extra(with, "--lora", "x"),
+			codes.InvalidArgument, `extra_args[0] "--lora"`},
+		{"--Model-Path=x", extra(with, "--seed", "1", "--Model-Path=x"),
+			codes.InvalidArgument, `extra_args[2] "--Model-Path=x"`},
+		{"-m glued", extra(with, "-m/etc/shadow"),
+			codes.InvalidArgument, "glues a file name"},
+		{"bare path", extra(with, "/etc/shadow"),
+			codes.InvalidArgument, "looks like a path"},
+		{"100 extra args", extra(with, make([]string, 100)...),
+			codes.InvalidArgument, "extra_args count 100; accepted: at most 64"},
+		{"5000-byte extra arg", extra(with, "--temp", strings.Repeat("1", 5000)),
+			codes.InvalidArgument, "extra_args[1] length 5000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,6 +120,9 @@ func TestRunPackRefuses(t *testing.T) {
 			if got := pids(t, pidFile); len(got) != 0 {
 				t.Errorf("runner pids after a refusal = %v, want none", got)
 			}
+			if _, err := os.Stat(pidFile); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("stat runner pid file = %v, want not exist: a runner started", err)
+			}
 			if after := children(t); after > before {
 				t.Errorf("child processes = %d after, %d before, want no new one", after, before)
 			}
@@ -91,6 +133,116 @@ func TestRunPackRefuses(t *testing.T) {
 	list, err := f.client.ListPacks(bound(t), nil)
 	if err != nil || len(list.GetPacks()) != 0 {
 		t.Errorf("ListPacks after refusals = %v, %v, want no packs", list.GetPacks(), err)
+	}
+}
+
+// extra is a request of with whose workload passes args.
+func extra(with func(func(*api.PackRequest)) api.PackRequest, args ...string) api.PackRequest {
+	return with(func(r *api.PackRequest) { r.Workload.ExtraArgs = args })
+}
+
+// TestRunPackMemorySkipped asks for the most instances with a headroom so
+// small that the tiny model cannot fit: the designed answer is a pack that
+// is Skipped, with the memory numbers, and no process or log.
+func TestRunPackMemorySkipped(t *testing.T) {
+	dir, stateDir := t.TempDir(), t.TempDir()
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	bin := fakeRunner(t, dir, pidFile, "exit 0")
+	f := newFixture(t, stateDir, false, dir)
+
+	req := request("oversubscribed", bin, 256)
+	req.MemHeadroom = 1e-9
+	stream, err := f.client.RunPack(bound(t), wire.PackRequestToProto(req))
+	if err != nil {
+		t.Fatalf("RunPack: %v", err)
+	}
+	evs := drain(t, runStream{stream})
+
+	if len(evs) != 2 || evs[0].Kind != api.EventSkipped || evs[1].Kind != api.EventPackFinished {
+		t.Fatalf("events = %+v, want Skipped then PackFinished", evs)
+	}
+	mem, p := evs[0].Memory, evs[1].Pack
+	if mem == nil || mem.TotalBytes <= mem.CapBytes || mem.AvailableBytes == 0 ||
+		mem.PerInstanceBytes*256 > mem.TotalBytes+mem.WeightsBytes {
+		t.Errorf("Skipped memory = %+v, want a total over the cap for 256 instances", mem)
+	}
+	if p.Status != "skipped" || !strings.Contains(p.Reason, "exceeds the cap") ||
+		!strings.Contains(p.Reason, "--mem-headroom 0.00") {
+		t.Errorf("pack status %q reason %q, want skipped naming the cap and headroom",
+			p.Status, p.Reason)
+	}
+	if _, err := os.Stat(pidFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stat runner pid file = %v, want not exist: a runner started", err)
+	}
+	if n := countFiles(t, filepath.Join(stateDir, "logs")); n != 0 {
+		t.Errorf("log files of a skipped pack = %d, want 0", n)
+	}
+}
+
+// TestPreflightDeadline runs Preflight on a binary whose --help hangs: the
+// call ends with DEADLINE_EXCEEDED at the server's Preflight bound, and the
+// probe process is gone.
+func TestPreflightDeadline(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	bin := fakeRunner(t, dir, pidFile, "exec sleep 60")
+	f := newFixtureWith(t, t.TempDir(), false, fixtureOptions{
+		transport: server.Transport{PreflightTimeout: 500 * time.Millisecond}}, dir)
+
+	_, err := f.client.Preflight(bound(t), &packbenchv1.PreflightRequest{Binary: bin,
+		ExecMode: "auto"})
+	if got := status.Code(err); got != codes.DeadlineExceeded {
+		t.Fatalf("Preflight(hanging binary) code = %v (%v), want DeadlineExceeded", got, err)
+	}
+	for _, pid := range pids(t, pidFile) {
+		waitGone(t, pid)
+	}
+
+	_, err = f.client.Preflight(bound(t), &packbenchv1.PreflightRequest{Binary: bin,
+		ExecMode: "fork"})
+	if got := status.Code(err); got != codes.InvalidArgument {
+		t.Errorf("Preflight(exec mode fork) code = %v (%v), want InvalidArgument", got, err)
+	}
+}
+
+// TestRunPackAllowedArgs checks that an agent whose policy allows
+// --lora passes it, and still refuses --model.
+func TestRunPackAllowedArgs(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	bin := fakeRunner(t, dir, pidFile, "exit 0")
+	f := newFixtureWith(t, t.TempDir(), false,
+		fixtureOptions{args: agent.ArgPolicy{Allowed: []string{"--lora"}}}, dir)
+
+	req := request("lora", bin, 1)
+	req.Workload.ExtraArgs = []string{"--lora", "/l/a.gguf"}
+	stream, err := f.client.RunPack(bound(t), wire.PackRequestToProto(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := drain(t, runStream{stream})
+	last := evs[len(evs)-1]
+	if last.Kind != api.EventPackFinished || len(pids(t, pidFile)) != 1 {
+		t.Fatalf("allowed --lora: last event %v, pids %v, want PackFinished and 1 runner",
+			last.Kind, pids(t, pidFile))
+	}
+	if args := strings.Join(last.Pack.Runner.Args, " "); !strings.HasSuffix(args,
+		"--lora /l/a.gguf") {
+		t.Errorf("runner args = %q, want them to end with --lora /l/a.gguf", args)
+	}
+
+	req = request("model", bin, 1)
+	req.Workload.ExtraArgs = []string{"--lora", "/l/a.gguf", "--model", "/etc/shadow"}
+	stream, err = f.client.RunPack(bound(t), wire.PackRequestToProto(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = recv(t, runStream{stream})
+	if got := status.Code(err); got != codes.InvalidArgument {
+		t.Errorf("--model with --lora allowed: code = %v (%v), want InvalidArgument", got, err)
+	}
+	if got := len(pids(t, pidFile)); got != 1 {
+		t.Errorf("runner starts = %d, want still 1", got)
 	}
 }
 

@@ -27,6 +27,8 @@ type Options struct {
 	Version string
 	// EventBuffer bounds each stream's queue of events; 16 when zero.
 	EventBuffer int
+	// Transport bounds the gRPC layer; see GRPCOptions.
+	Transport Transport
 }
 
 // Server implements AgentService on top of one agent. Its methods are safe
@@ -70,6 +72,7 @@ func New(logger hclog.Logger, a *agent.Agent, opts Options) *Server {
 	if opts.EventBuffer <= 0 {
 		opts.EventBuffer = 16
 	}
+	opts.Transport = opts.Transport.withDefaults()
 	base, stop := context.WithCancel(context.Background())
 	s := &Server{
 		logger: logger.Named("server"), agent: a, opts: opts,

@@ -67,7 +67,9 @@ func runLocal(args []string, env Env) error {
 	if bf.dryRun {
 		logDir = os.TempDir()
 	}
+	// the operator is the user here: every extra argument is theirs to pass
 	ag, err := agent.New(logger, agent.Config{LogDir: logDir, Allow: allow,
+		Args:   agent.ArgPolicy{AllowAll: true},
 		LogCap: int64(bf.logCapMiB) << 20})
 	if err != nil {
 		return err

@@ -307,12 +307,14 @@ func FuzzBuild(f *testing.F) {
 		if len(p.Combos) == 0 {
 			t.Fatalf("Build(%+v, %d, %d) = empty plan, nil error", spec, phys, usable)
 		}
-		hi := tmax
+		// a defaulted maximum is the physical core count, and lowers a
+		// minimum above it (see TestBuildOneCoreDefaults)
+		lo, hi := tmin, tmax
 		if hi == 0 {
-			hi = phys
+			hi, lo = phys, min(tmin, phys)
 		}
 		for i, c := range p.Combos {
-			if c.Instances < 1 || c.Threads < tmin || c.Threads > hi {
+			if c.Instances < 1 || c.Threads < lo || c.Threads > hi {
 				t.Fatalf("Build(%+v, %d, %d) combo %v outside bounds", spec, phys, usable, c)
 			}
 			if i > 0 {

@@ -9,10 +9,12 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/packbench/packbench/agent"
+	"github.com/packbench/packbench/agent/server"
 )
 
 // config is the agent's settings after flags and the config file.
@@ -22,9 +24,28 @@ type config struct {
 	StateDir string   `json:"state_dir"`
 	Allow    []string `json:"allow"`
 	LogLevel string   `json:"log_level"`
+	TLSCert  string   `json:"tls_cert"`
+	TLSKey   string   `json:"tls_key"`
+	TLSCA    string   `json:"tls_ca"`
+	Limits   limits   `json:"limits"`
+	agent.ArgPolicy
 	insecure bool
 	version  bool
 }
+
+// limits is the "limits" object of the config file: the agent's request
+// limits, the transport's bounds and the unary call deadlines, in seconds.
+// Zero or missing keys keep the defaults.
+type limits struct {
+	agent.Limits
+	server.Transport
+	MaxTimeoutSeconds       int `json:"max_timeout_seconds"`
+	RPCTimeoutSeconds       int `json:"rpc_timeout_seconds"`
+	PreflightTimeoutSeconds int `json:"preflight_timeout_seconds"`
+}
+
+// tls reports whether the settings ask for TLS.
+func (c config) tls() bool { return c.TLSCert != "" || c.TLSKey != "" || c.TLSCA != "" }
 
 // flagHelp is returned for -h: the usage was printed and the exit is 0.
 var flagHelp = errors.New("help requested")
@@ -75,6 +96,11 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 		"binary, model or directory the agent may run (repeatable, comma-separated)")
 	fs.StringVar(&file, "config", "", "JSON file with the same settings")
 	fs.StringVar(&flags.LogLevel, "log-level", def.LogLevel, "trace, debug, info, warn or error")
+	fs.StringVar(&flags.TLSCert, "tls-cert", "", "the agent's certificate (PEM), "+
+		"from `packbench tls cert create --role agent`")
+	fs.StringVar(&flags.TLSKey, "tls-key", "", "the key of --tls-cert (PEM)")
+	fs.StringVar(&flags.TLSCA, "tls-ca", "", "the fleet's CA certificate (PEM); "+
+		"clients need a coordinator certificate it signed")
 	fs.BoolVar(&flags.insecure, "insecure", false,
 		"allow a non-loopback --listen address without TLS")
 	fs.BoolVar(&flags.version, "version", false, "print the version and exit")
@@ -105,6 +131,12 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 			cfg.Allow = flags.Allow
 		case "log-level":
 			cfg.LogLevel = flags.LogLevel
+		case "tls-cert":
+			cfg.TLSCert = flags.TLSCert
+		case "tls-key":
+			cfg.TLSKey = flags.TLSKey
+		case "tls-ca":
+			cfg.TLSCA = flags.TLSCA
 		}
 	})
 	cfg.insecure, cfg.version = flags.insecure, flags.version
@@ -144,11 +176,53 @@ func (c config) validate() (hclog.Level, error) {
 	if err != nil {
 		return level, badf("--listen (listen) %q: %v", c.Listen, err)
 	}
-	if !c.insecure && !loopback(host) {
-		return level, badf("--listen (listen) %q is not a loopback address; the agent has no "+
-			"TLS yet, so serving other hosts needs --insecure", c.Listen)
+	if err := c.validateTLS(host); err != nil {
+		return level, err
 	}
-	return level, nil
+	return level, c.validateLimits()
+}
+
+// validateTLS checks that the TLS files come all three or not at all, and
+// that a plaintext agent serves only this machine unless --insecure.
+func (c config) validateTLS(host string) error {
+	if c.tls() {
+		for _, f := range []struct{ flag, key, v string }{{"--tls-cert", "tls_cert", c.TLSCert},
+			{"--tls-key", "tls_key", c.TLSKey}, {"--tls-ca", "tls_ca", c.TLSCA}} {
+			if f.v == "" {
+				return badf("%s (%s) is missing; TLS needs --tls-cert, --tls-key and --tls-ca",
+					f.flag, f.key)
+			}
+		}
+		if c.insecure {
+			return badf("--insecure is for serving without TLS; drop it or the --tls-* flags")
+		}
+		return nil
+	}
+	if !c.insecure && !loopback(host) {
+		return badf("--listen (listen) %q is not a loopback address; serving other hosts "+
+			"needs --tls-cert, --tls-key and --tls-ca (or --insecure, plaintext)", c.Listen)
+	}
+	return nil
+}
+
+// validateLimits refuses negative limits; zero keeps a default.
+func (c config) validateLimits() error {
+	l := c.Limits
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"max_instances", l.MaxInstances}, {"max_threads", l.MaxThreads},
+		{"max_n_predict", l.MaxNPredict}, {"max_ctx_size", l.MaxCtxSize},
+		{"max_prompt_bytes", l.MaxPrompt}, {"max_extra_args", l.MaxExtraArgs},
+		{"max_arg_bytes", l.MaxArgLen}, {"max_recv_msg_bytes", l.MaxRecvMsgBytes},
+		{"max_timeout_seconds", l.MaxTimeoutSeconds},
+		{"rpc_timeout_seconds", l.RPCTimeoutSeconds},
+		{"preflight_timeout_seconds", l.PreflightTimeoutSeconds}} {
+		if f.v < 0 {
+			return badf("--config limits.%s %d: accepted: 0 (the default) or more", f.key, f.v)
+		}
+	}
+	return nil
 }
 
 // loopback reports whether host names only this machine.
@@ -163,7 +237,20 @@ func loopback(host string) bool {
 // agentConfig turns the settings into the agent's; logs live in the state
 // directory, beside the kept results.
 func (c config) agentConfig() agent.Config {
-	return agent.Config{Name: c.Name, LogDir: logDir(c.StateDir), Allow: c.Allow}
+	l := c.Limits.Limits
+	l.MaxTimeout = seconds(c.Limits.MaxTimeoutSeconds)
+	return agent.Config{Name: c.Name, LogDir: logDir(c.StateDir), Allow: c.Allow, Limits: l,
+		Args: c.ArgPolicy}
 }
+
+// transport is the server's transport bounds; zero fields keep defaults.
+func (c config) transport() server.Transport {
+	t := c.Limits.Transport
+	t.RPCTimeout = seconds(c.Limits.RPCTimeoutSeconds)
+	t.PreflightTimeout = seconds(c.Limits.PreflightTimeoutSeconds)
+	return t
+}
+
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
 
 func logDir(stateDir string) string { return stateDir + string(os.PathSeparator) + "logs" }

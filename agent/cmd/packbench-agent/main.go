@@ -13,10 +13,12 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/packbench/packbench/agent"
 	"github.com/packbench/packbench/agent/sdnotify"
 	"github.com/packbench/packbench/agent/server"
+	"github.com/packbench/packbench/pkg/certs"
 )
 
 // How long a stop waits: for the running pack's processes to be reaped,
@@ -58,7 +60,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "packbench-agent: --allow (allow) or --state-dir: %v\n", err)
 		return 2
 	}
-	if err := serve(logger, cfg, a); err != nil {
+	creds, err := cfg.credentials()
+	if err != nil {
+		fmt.Fprintf(stderr, "packbench-agent: %v\n", err)
+		return 2
+	}
+	if err := serve(logger, cfg, a, creds); err != nil {
 		logger.Error("agent stopped", "error", err)
 		return 1
 	}
@@ -66,20 +73,36 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve listens, serves until SIGTERM or SIGINT, then stops gracefully.
-func serve(logger hclog.Logger, cfg config, a *agent.Agent) error {
+func serve(logger hclog.Logger, cfg config, a *agent.Agent,
+	creds credentials.TransportCredentials) error {
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := server.New(logger, a, server.Options{StateDir: cfg.StateDir})
-	gs := grpc.NewServer()
+	srv := server.New(logger, a, server.Options{StateDir: cfg.StateDir,
+		Transport: cfg.transport()})
+	opts := srv.GRPCOptions()
+	if creds != nil {
+		opts = append(opts, grpc.Creds(creds))
+	}
+	gs := grpc.NewServer(opts...)
 	srv.Register(gs)
 
 	logger.Info("agent starting", "name", cfg.Name, "listen", cfg.Listen,
-		"allow", a.Allowed(), "state_dir", cfg.StateDir, "version", agent.Version)
-	if cfg.insecure {
+		"allow", a.Allowed(), "state_dir", cfg.StateDir, "version", agent.Version,
+		"tls", creds != nil)
+	switch {
+	case creds != nil:
+	case cfg.insecure:
 		logger.Warn("serving without TLS (--insecure); anyone who reaches the port can run " +
 			"the allowed binaries")
+	default:
+		logger.Warn("serving without TLS on loopback; any local user can run the allowed " +
+			"binaries")
+	}
+	if cfg.AllowAll {
+		logger.Warn("extra args are not checked (allow_extra_args); a request may make " +
+			"runners read or write any file the agent can")
 	}
 	if len(a.Allowed()) == 0 {
 		logger.Warn("the allowlist is empty; every pack will be refused")
@@ -105,6 +128,19 @@ func serve(logger hclog.Logger, cfg config, a *agent.Agent) error {
 	}
 	stopServer(logger, srv, gs)
 	return nil
+}
+
+// credentials loads the agent's mTLS configuration, or returns nil for a
+// plaintext agent; errors name the flags.
+func (c config) credentials() (credentials.TransportCredentials, error) {
+	if !c.tls() {
+		return nil, nil
+	}
+	tc, err := certs.ServerConfig(c.TLSCert, c.TLSKey, c.TLSCA)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert, --tls-key, --tls-ca: %w", err)
+	}
+	return credentials.NewTLS(tc), nil
 }
 
 // stopServer cancels the running pack and waits for it, then lets open RPCs
