@@ -28,8 +28,15 @@ var listeningLine = regexp.MustCompile(`agent listening: address=(\S+)`)
 // and waits until it says where it listens. t.Cleanup stops it by its pid.
 func startAgent(t *testing.T, name, listen, stateDir string, allow ...string) *agentProc {
 	t.Helper()
-	cmd := exec.Command(agentBin, "--listen", listen, "--name", name,
-		"--state-dir", stateDir, "--allow", strings.Join(allow, ","))
+	return startAgentWith(t, name, listen, stateDir, allow, nil)
+}
+
+// startAgentWith is startAgent with extra flags for the agent.
+func startAgentWith(t *testing.T, name, listen, stateDir string, allow, extra []string) *agentProc {
+	t.Helper()
+	args := append([]string{"--listen", listen, "--name", name,
+		"--state-dir", stateDir, "--allow", strings.Join(allow, ",")}, extra...)
+	cmd := exec.Command(agentBin, args...)
 	out, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
