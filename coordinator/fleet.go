@@ -113,13 +113,19 @@ func checkAddress(a string) error {
 }
 
 func checkDuplicates(src string, agents []Agent) error {
-	seen := map[string]int{}
+	seen, names := map[string]int{}, map[string]int{}
 	for i, a := range agents {
 		if j, ok := seen[a.Address]; ok {
 			return &FleetError{Source: src, Field: fmt.Sprintf("agents[%d].address", i),
 				Reason: fmt.Sprintf("%s is listed twice (also agents[%d])", a.Address, j)}
 		}
 		seen[a.Address] = i
+		// two hosts of one name could not be told apart in fleet.csv
+		if j, ok := names[a.Name]; ok && a.Name != "" {
+			return &FleetError{Source: src, Field: fmt.Sprintf("agents[%d].name", i),
+				Reason: fmt.Sprintf("%q is used twice (also agents[%d])", a.Name, j)}
+		}
+		names[a.Name] = i
 	}
 	return nil
 }

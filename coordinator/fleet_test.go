@@ -30,6 +30,8 @@ func TestReadFleetFile(t *testing.T) {
 		{"no port", `{"agents":[{"address":"h1:1"},{"address":"h2"}]}`, nil, "agents[1].address"},
 		{"port zero", `{"agents":[{"address":"h1:0"}]}`, nil, "agents[0].address"},
 		{"unknown field", `{"agents":[{"adress":"h1:1"}]}`, nil, `"adress"`},
+		{"name twice", `{"agents":[{"name":"a","address":"h1:1"},{"name":"a","address":"h2:1"}]}`,
+			nil, "agents[1].name"},
 		{"labels wrong type", `{"agents":[{"address":"h1:1","labels":[1]}]}`, nil,
 			"agents.labels"},
 		{"empty label", `{"agents":[{"address":"h1:1","labels":{"":"x"}}]}`, nil,

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/packbench/packbench/pkg/result"
+
 	"google.golang.org/grpc/credentials"
 
 	"github.com/hashicorp/go-hclog"
@@ -248,6 +250,11 @@ func (s *Sweep) runHost(ctx context.Context, i int, h *sweepHost) {
 	case err != nil:
 		status, reason = HostFailed, err.Error()
 		log.Error("host failed", "error", err)
+	case len(doc.Results) > 0 && len(result.Best(doc.Results)) == 0:
+		// every combo ran and none finished: the host measured nothing
+		status = HostFailed
+		reason = "no combo finished with every instance: " + doc.Results[0].Reason
+		log.Error("host failed", "reason", reason)
 	default:
 		log.Info("host done", "combos", len(doc.Results))
 	}
