@@ -20,7 +20,8 @@ import (
 	packbenchv1 "github.com/packbench/packbench/proto/packbench/v1"
 )
 
-var fastBackoff = coordinator.Backoff{Tries: 3, Initial: time.Millisecond, Max: 2 * time.Millisecond}
+var fastBackoff = coordinator.Backoff{Tries: 3, Initial: time.Millisecond,
+	Max: 2 * time.Millisecond}
 
 var unavailable = status.Error(codes.Unavailable, "connection refused")
 

@@ -31,9 +31,15 @@ var Columns = []Column[Row]{
 	{"tokps_median", "median generated tokens/s of one instance", func(r Row) string {
 		return fptr(r.TokPSMedian)
 	}},
-	{"tokps_min", "slowest instance, generated tokens/s", func(r Row) string { return fptr(r.TokPSMin) }},
-	{"tokps_max", "fastest instance, generated tokens/s", func(r Row) string { return fptr(r.TokPSMax) }},
-	{"wall_s_max", "longest process wall time, seconds", func(r Row) string { return ftoa(r.WallSMax) }},
+	{"tokps_min", "slowest instance, generated tokens/s", func(r Row) string {
+		return fptr(r.TokPSMin)
+	}},
+	{"tokps_max", "fastest instance, generated tokens/s", func(r Row) string {
+		return fptr(r.TokPSMax)
+	}},
+	{"wall_s_max", "longest process wall time, seconds", func(r Row) string {
+		return ftoa(r.WallSMax)
+	}},
 	{"ok_count", "instances that finished with a timing report", func(r Row) string {
 		return itoa(r.OKCount)
 	}},

@@ -2,7 +2,6 @@ package result
 
 import (
 	"math"
-	"sort"
 )
 
 func ptr(v float64) *float64 { return &v }
@@ -12,5 +11,3 @@ func round(v float64, d int) float64 {
 	p := math.Pow(10, float64(d))
 	return math.Round(v*p) / p
 }
-
-func sortInts(xs []int) { sort.Ints(xs) }

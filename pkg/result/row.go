@@ -1,6 +1,7 @@
 package result
 
 import (
+	"sort"
 	"time"
 )
 
@@ -162,7 +163,7 @@ func Best(rows []Row) []BestRow {
 			best[r.Instances] = r
 		}
 	}
-	sortInts(order)
+	sort.Ints(order)
 
 	out := make([]BestRow, 0, len(order))
 	for _, m := range order {
