@@ -5,7 +5,7 @@ BIN       := bin
 TOOLS     := tools
 ENGINE    := $(abspath $(TOOLS)/node_modules/.bin/node-llama-cpp)
 BUF       := $(abspath $(TOOLS)/node_modules/.bin/buf)
-MODEL     ?= $(abspath ../shared/models/llama-2-tiny-random.gguf)
+MODEL     ?= synth:small:q8_0
 DEMO_OUT  ?= demo_runs
 
 # The engine's package would otherwise try to fetch or compile llama.cpp at
@@ -33,7 +33,7 @@ test: build engine ## run every test (unit, case and end-to-end)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-demo: build engine ## benchmark the shared tiny model on this machine
+demo: build engine ## benchmark a synthesized 48 MB model on this machine
 	./$(BIN)/packbench local --binary $(ENGINE) --model $(MODEL) \
 		--instances 1,2 --threads-min 1 --reserve-cores 0 --ladder-span 1 \
 		--ctx-size 256 -n 32 --timeout 120 --outdir $(DEMO_OUT)

@@ -41,6 +41,10 @@ type Config struct {
 	Limits Limits
 	// Args says which refused extra args a request may still pass.
 	Args ArgPolicy
+	// ModelDir receives the synthetic models the agent writes; empty means
+	// the agent refuses synthetic model references. Its files are the
+	// agent's own, so they need no allowlist entry.
+	ModelDir string
 }
 
 // Agent runs packs on this host, one at a time. It is safe for concurrent use.
@@ -53,6 +57,7 @@ type Agent struct {
 	running   string                      // id of the running pack, guarded by mu
 	preflight map[string]runner.Preflight // by binary, kind and mode, guarded by mu
 	estimates map[string]memory.Estimate  // by model, ctx and mmap, guarded by mu
+	models    map[string]preparedModel    // by synthetic model reference, guarded by mu
 }
 
 // New builds an agent; it resolves the allowlist and creates LogDir.
@@ -76,6 +81,7 @@ func New(logger hclog.Logger, cfg Config) (*Agent, error) {
 		cfg:       cfg,
 		preflight: map[string]runner.Preflight{},
 		estimates: map[string]memory.Estimate{},
+		models:    map[string]preparedModel{},
 	}
 	for _, p := range cfg.Allow {
 		r, err := resolve(p)

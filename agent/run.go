@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/packbench/packbench/pkg/pack"
 	"github.com/packbench/packbench/pkg/result"
 	"github.com/packbench/packbench/pkg/runner"
+	"github.com/packbench/packbench/pkg/synth"
 	"github.com/packbench/packbench/pkg/timing"
 )
 
@@ -32,18 +34,44 @@ func (a *Agent) RunPack(ctx context.Context, req api.PackRequest,
 	if err != nil {
 		return result.Pack{}, err
 	}
-	if req.Workload.Model != "" {
-		if req.Workload.Model, err = a.checkPath("model", req.Workload.Model); err != nil {
+	var synthSpec *synth.Spec
+	switch model := req.Workload.Model; {
+	case synth.IsModelRef(model):
+		spec, err := a.checkModelRef(model)
+		if err != nil {
+			return result.Pack{}, err
+		}
+		synthSpec = &spec
+	case model != "":
+		if req.Workload.Model, err = a.checkPath("model", model); err != nil {
 			return result.Pack{}, err
 		}
 	}
-	if err := a.acquire(req.ID); err != nil {
+	if err := a.acquire("pack " + req.ID); err != nil {
 		return result.Pack{}, err
 	}
 	// the agent is free again before PackFinished goes out, so a caller
 	// may start the next pack as soon as it sees that event
 	release := sync.OnceFunc(a.release)
 	defer release()
+
+	var model *result.Model
+	switch {
+	case synthSpec != nil:
+		m, err := a.prepare(ctx, *synthSpec)
+		if err != nil {
+			return result.Pack{}, err
+		}
+		model = &m
+		// a synthetic model's weights mean nothing, so only a runner told
+		// to ignore end-of-stream is sure to generate every token asked for
+		req.Workload.Model, req.Workload.IgnoreEOS = m.Path, true
+	case req.Workload.Model != "":
+		model = &result.Model{Path: req.Workload.Model}
+		if st, err := os.Stat(req.Workload.Model); err == nil {
+			model.Bytes = st.Size()
+		}
+	}
 
 	var emitMu sync.Mutex
 	send := func(ev api.Event) {
@@ -77,6 +105,7 @@ func (a *Agent) RunPack(ctx context.Context, req api.PackRequest,
 			Version: pf.Version, Args: cmd.Args, Dropped: cmd.Dropped, CPUOnly: cmd.CPUOnly,
 			Notes: pf.Notes,
 		},
+		Model: model,
 	}
 	p.UsableCPUs, _, _ = host.UsableCPUs()
 
@@ -258,13 +287,15 @@ func (a *Agent) memoryCheck(bin string, kind runner.Kind,
 	}, chk.Fits, nil
 }
 
-func (a *Agent) acquire(id string) error {
+// acquire holds the agent for what (a pack, a model being written) or says
+// what holds it.
+func (a *Agent) acquire(what string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.running != "" {
-		return fmt.Errorf("%w: pack %s is running; one pack at a time", api.ErrBusy, a.running)
+		return fmt.Errorf("%w: %s is running; one pack at a time", api.ErrBusy, a.running)
 	}
-	a.running = id
+	a.running = what
 	return nil
 }
 

@@ -24,6 +24,8 @@ type Limits struct {
 	// MaxArgLen bounds each extra arg, and the binary and model paths, in bytes.
 	MaxArgLen  int           `json:"max_arg_bytes"`
 	MaxTimeout time.Duration `json:"-"`
+	// MaxSynthBytes bounds the size of a synthetic model the agent writes.
+	MaxSynthBytes int64 `json:"max_synth_bytes"`
 }
 
 // DefaultLimits are generous for any real host and still refuse absurd asks.
@@ -36,6 +38,8 @@ var DefaultLimits = Limits{
 	MaxExtraArgs: 64,
 	MaxArgLen:    4096,
 	MaxTimeout:   24 * time.Hour,
+	// every named shape up to llama-13b in f32 (about 49 GiB)
+	MaxSynthBytes: 64 << 30,
 }
 
 // withDefaults fills the zero fields of l from DefaultLimits.
@@ -55,6 +59,9 @@ func (l Limits) withDefaults() Limits {
 	pick(&l.MaxArgLen, d.MaxArgLen)
 	if l.MaxTimeout <= 0 {
 		l.MaxTimeout = d.MaxTimeout
+	}
+	if l.MaxSynthBytes <= 0 {
+		l.MaxSynthBytes = d.MaxSynthBytes
 	}
 	return l
 }

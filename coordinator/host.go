@@ -16,12 +16,16 @@ import (
 	"github.com/packbench/packbench/pkg/plan"
 	"github.com/packbench/packbench/pkg/result"
 	"github.com/packbench/packbench/pkg/runner"
+	"github.com/packbench/packbench/pkg/synth"
 )
 
 // Client is how the coordinator talks to one agent, in process or remote.
 type Client interface {
 	Facts(ctx context.Context) (host.Facts, error)
 	Preflight(ctx context.Context, req api.PreflightRequest) (runner.Preflight, error)
+	// PrepareModel has the agent write, or find already written, the
+	// synthetic model that ref ("synth:SHAPE:TYPE[:SEED]") names.
+	PrepareModel(ctx context.Context, ref string) (result.Model, error)
 	RunPack(ctx context.Context, req api.PackRequest, emit func(api.Event)) (result.Pack, error)
 }
 
@@ -109,6 +113,7 @@ type Document struct {
 	Plan            plan.Plan        `json:"plan"`
 	Runner          result.Runner    `json:"runner"`
 	Workload        runner.Workload  `json:"workload"`
+	Model           *result.Model    `json:"model,omitempty"`
 	Settings        Settings         `json:"settings"`
 	Results         []result.Row     `json:"results"`
 	BestByInstances []result.BestRow `json:"best_by_instances"`
@@ -191,6 +196,17 @@ func (h *HostRun) Run(ctx context.Context) (Document, error) {
 	h.doc.Workload = o.Workload
 	h.doc.Settings = Settings{ExecVia: string(o.ExecMode), TimeoutS: o.Timeout.Seconds(),
 		MemHeadroom: o.MemHeadroom, NoPreflight: o.NoPreflight}
+	if synth.IsModelRef(o.Workload.Model) {
+		start := time.Now()
+		h.logger.Info("agent preparing synthetic model", "model", o.Workload.Model)
+		m, err := h.client.PrepareModel(ctx, o.Workload.Model)
+		if err != nil {
+			return h.doc, fmt.Errorf("prepare model %s: %w", o.Workload.Model, err)
+		}
+		h.logger.Info("synthetic model ready", "model", m.Ref, "sha256", m.SHA256,
+			"bytes", m.Bytes, "reused", m.Reused, "duration", time.Since(start).Round(time.Millisecond))
+		h.doc.Model = &m
+	}
 	kept := h.keepPrior(ctx)
 	if err := h.write(); err != nil {
 		return h.doc, err
@@ -240,6 +256,10 @@ func (h *HostRun) record(p result.Pack) result.Row {
 	h.doc.Packs = append(h.doc.Packs, p)
 	h.doc.Results = append(h.doc.Results, row)
 	h.doc.BestByInstances = result.Best(h.doc.Results)
+	if h.doc.Model == nil && p.Model != nil {
+		m := *p.Model
+		h.doc.Model = &m
+	}
 	if len(p.Runner.Args) > 0 {
 		h.doc.Runner = p.Runner
 	}

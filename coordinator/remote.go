@@ -118,6 +118,25 @@ func (r *Remote) Preflight(ctx context.Context,
 	return wire.PreflightFromProto(resp.GetPreflight()), nil
 }
 
+// PrepareModel asks the agent to make a synthetic model ready. Writing a
+// large model takes minutes; the call has no deadline of its own.
+func (r *Remote) PrepareModel(ctx context.Context, ref string) (result.Model, error) {
+	var resp *packbenchv1.PrepareModelResponse
+	err := r.backoff.Retry(ctx, retryable, func() error {
+		var err error
+		resp, err = r.svc.PrepareModel(ctx, &packbenchv1.PrepareModelRequest{Model: ref})
+		return err
+	})
+	if err != nil {
+		return result.Model{}, callErr("prepare model", err)
+	}
+	m := wire.ModelFromProto(resp.GetModel())
+	if m == nil {
+		return result.Model{}, fmt.Errorf("prepare model %s: the agent described no model", ref)
+	}
+	return *m, nil
+}
+
 // recvFunc reads the next event of a pack's stream.
 type recvFunc func() (*packbenchv1.PackEvent, error)
 

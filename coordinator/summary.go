@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -30,7 +31,8 @@ type HostSummary struct {
 	Status  string            `json:"status"`
 	Reason  string            `json:"reason,omitempty"`
 
-	Facts *host.Facts `json:"facts,omitempty"`
+	Facts *host.Facts   `json:"facts,omitempty"`
+	Model *result.Model `json:"model,omitempty"`
 
 	CombosPlanned int             `json:"combos_planned"`
 	CombosDone    int             `json:"combos_done"`
@@ -98,6 +100,23 @@ var FleetColumns = []result.Column[HostSummary]{
 		return itoa(int(f.MemTotalBytes >> 20))
 	})),
 	col("kernel", "kernel release", factsCell(func(f host.Facts) string { return f.Kernel })),
+	col("model", "the synthetic model reference, or the model file on the host",
+		func(h HostSummary) string {
+			switch {
+			case h.Model == nil:
+				return ""
+			case h.Model.Ref != "":
+				return h.Model.Ref
+			}
+			return h.Model.Path
+		}),
+	col("model_sha256", "sha256 of a synthetic model's bytes: equal on hosts that ran the "+
+		"same weights", func(h HostSummary) string {
+		if h.Model == nil {
+			return ""
+		}
+		return h.Model.SHA256
+	}),
 	col("combos_planned", "combos in the host's plan", func(h HostSummary) string {
 		return itoa(h.CombosPlanned)
 	}),
@@ -137,9 +156,32 @@ func summarize(h *HostSummary, doc Document) {
 		f := doc.Host
 		h.Facts = &f
 	}
+	h.Model = doc.Model
 	h.CombosPlanned, h.CombosDone = len(doc.Plan.Combos), len(doc.Results)
 	h.Best = nil
 	if top, ok := result.Top(doc.BestByInstances); ok {
 		h.Best = &top
 	}
+}
+
+// modelMismatch names two hosts whose synthetic models of the same
+// reference hashed differently, or returns "" when all agree: such hosts
+// did not run the same bytes, so their numbers do not compare.
+func modelMismatch(hosts []HostSummary) string {
+	first := map[string]HostSummary{}
+	for _, h := range hosts {
+		if h.Model == nil || h.Model.SHA256 == "" {
+			continue
+		}
+		f, ok := first[h.Model.Ref]
+		if !ok {
+			first[h.Model.Ref] = h
+			continue
+		}
+		if f.Model.SHA256 != h.Model.SHA256 {
+			return fmt.Sprintf("%s has %s with sha256 %s, %s has sha256 %s", f.Name,
+				h.Model.Ref, f.Model.SHA256, h.Name, h.Model.SHA256)
+		}
+	}
+	return ""
 }

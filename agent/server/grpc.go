@@ -24,11 +24,14 @@ type Transport struct {
 	MaxRecvMsgBytes int `json:"max_recv_msg_bytes"`
 	// MaxConcurrentStreams bounds the calls open at once on one connection.
 	MaxConcurrentStreams uint32 `json:"max_concurrent_streams"`
-	// RPCTimeout bounds each unary call but Preflight.
+	// RPCTimeout bounds each unary call but Preflight and PrepareModel.
 	RPCTimeout time.Duration `json:"-"`
 	// PreflightTimeout bounds a Preflight call, which may run the binary
 	// twice with the agent's own per-run timeout.
 	PreflightTimeout time.Duration `json:"-"`
+	// PrepareModelTimeout bounds a PrepareModel call, which may write or
+	// hash tens of gigabytes.
+	PrepareModelTimeout time.Duration `json:"-"`
 	// HandshakeTimeout bounds a new connection's TLS handshake.
 	HandshakeTimeout time.Duration `json:"-"`
 }
@@ -39,7 +42,9 @@ var DefaultTransport = Transport{
 	MaxConcurrentStreams: 16,
 	RPCTimeout:           30 * time.Second,
 	PreflightTimeout:     90 * time.Second,
-	HandshakeTimeout:     10 * time.Second,
+	// a llama-13b f32 model (49 GiB) on a disk that writes 50 MB/s
+	PrepareModelTimeout: time.Hour,
+	HandshakeTimeout:    10 * time.Second,
 }
 
 // withDefaults fills the zero fields of t from DefaultTransport.
@@ -56,6 +61,9 @@ func (t Transport) withDefaults() Transport {
 	}
 	if t.PreflightTimeout <= 0 {
 		t.PreflightTimeout = d.PreflightTimeout
+	}
+	if t.PrepareModelTimeout <= 0 {
+		t.PrepareModelTimeout = d.PrepareModelTimeout
 	}
 	if t.HandshakeTimeout <= 0 {
 		t.HandshakeTimeout = d.HandshakeTimeout
@@ -86,8 +94,11 @@ func (s *Server) unaryBounds(ctx context.Context, req any, info *grpc.UnaryServe
 	handler grpc.UnaryHandler) (any, error) {
 	s.logPeer(ctx, info.FullMethod)
 	limit := s.opts.Transport.RPCTimeout
-	if info.FullMethod == packbenchv1.AgentService_Preflight_FullMethodName {
+	switch info.FullMethod {
+	case packbenchv1.AgentService_Preflight_FullMethodName:
 		limit = s.opts.Transport.PreflightTimeout
+	case packbenchv1.AgentService_PrepareModel_FullMethodName:
+		limit = s.opts.Transport.PrepareModelTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()

@@ -47,6 +47,7 @@ func newFixture(t *testing.T, stateDir string, loopback bool, allow ...string) *
 type fixtureOptions struct {
 	transport server.Transport
 	args      agent.ArgPolicy
+	modelDir  string
 }
 
 // newFixtureWith is newFixture with transport bounds and an arg policy.
@@ -56,7 +57,7 @@ func newFixtureWith(t *testing.T, stateDir string, loopback bool, fo fixtureOpti
 	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: io.Discard})
 	a, err := agent.New(logger, agent.Config{Name: "test-agent",
 		LogDir: filepath.Join(stateDir, "logs"), Allow: append(allow, model),
-		Grace: 2 * time.Second, Args: fo.args})
+		Grace: 2 * time.Second, Args: fo.args, ModelDir: fo.modelDir})
 	if err != nil {
 		t.Fatalf("agent.New: %v", err)
 	}

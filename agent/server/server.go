@@ -148,6 +148,17 @@ func classify(paths []string) wire.Allowlist {
 	return al
 }
 
+// PrepareModel writes or reuses a synthetic model in the agent's model
+// directory.
+func (s *Server) PrepareModel(ctx context.Context,
+	req *packbenchv1.PrepareModelRequest) (*packbenchv1.PrepareModelResponse, error) {
+	m, err := s.agent.PrepareModel(ctx, req.GetModel())
+	if err != nil {
+		return nil, wire.StatusError(err)
+	}
+	return &packbenchv1.PrepareModelResponse{Model: wire.ModelToProto(&m)}, nil
+}
+
 // Preflight checks a runner binary of the allowlist.
 func (s *Server) Preflight(ctx context.Context,
 	req *packbenchv1.PreflightRequest) (*packbenchv1.PreflightResponse, error) {

@@ -38,13 +38,18 @@ func TestLocalBadValuesExit2NamingTheFlag(t *testing.T) {
 		{"unknown runner", []string{"--runner", "vllm"}, "--runner"},
 		{"unknown exec-via", []string{"--exec-via", "zsh"}, "--exec-via"},
 		{"n-predict zero", []string{"-n", "0"}, "--n-predict"},
+		{"synthetic shape unknown", []string{"--model", "synth:huge:q8_0"}, "--model"},
+		{"synthetic type missing", []string{"--model", "synth:tiny"}, "--model"},
+		{"synthetic seed negative", []string{"--model", "synth:tiny:q8_0:-3"}, "--model"},
+		{"model-dir not writable", []string{"--model", "synth:tiny:q8_0", "--model-dir",
+			filepath.Join(aFile, "sub")}, "--model-dir"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := []string{"local", "--binary", eng, "--model", model,
 				"--outdir", filepath.Join(t.TempDir(), "out"), "--dry-run"}
-			if tt.flag == "--outdir" {
-				args = args[:len(args)-1] // the outdir is checked on a real run
+			if tt.flag == "--outdir" || tt.flag == "--model-dir" {
+				args = args[:len(args)-1] // the dirs are checked on a real run
 			}
 			args = append(args, tt.args...)
 			code, _, stderr := runPackbench(t, args...)

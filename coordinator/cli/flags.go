@@ -7,10 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/packbench/packbench/pkg/api"
 	"github.com/packbench/packbench/pkg/plan"
 	"github.com/packbench/packbench/pkg/runner"
+	"github.com/packbench/packbench/pkg/synth"
 )
 
 // Defaults of the seed tool, kept so that its command lines still work.
@@ -98,7 +101,9 @@ type benchFlags struct {
 
 func (b *benchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&b.binary, "binary", "", "path to the llamafile or llama.cpp runner (required)")
-	fs.StringVar(&b.model, "model", "", "path to a .gguf model (not needed for a llamafile)")
+	fs.StringVar(&b.model, "model", "",
+		"path to a .gguf model, or synth:SHAPE:TYPE[:SEED] for a synthetic one "+
+			"(not needed for a llamafile)")
 	fs.StringVar(&b.runnerKind, "runner", "auto",
 		"runner profile: auto, llamafile, llama-completion, llama-cli, llama-simple, node-llama-cpp")
 	fs.StringVar(&b.execVia, "exec-via", "auto", "how to run the binary: auto, direct, sh, bash")
@@ -161,7 +166,15 @@ func (b *benchFlags) check(local bool) (validated, error) {
 		return v, usagef("invalid --binary %q: accepted: an absolute path on the agents' hosts",
 			b.binary)
 	}
-	if !local && b.model != "" && !filepath.IsAbs(b.model) {
+	if synth.IsModelRef(b.model) {
+		if _, err := synth.ParseModelRef(b.model); err != nil {
+			return v, usagef("invalid --model %q: %s; accepted: a .gguf path, or "+
+				"synth:SHAPE:TYPE[:SEED] with SHAPE one of %s, TYPE one of f32, f16, q8_0, "+
+				"q4_0 and SEED a decimal integer", b.model, refProblem(err),
+				strings.Join(synth.ShapeNames(), ", "))
+		}
+	}
+	if !local && b.model != "" && !synth.IsModelRef(b.model) && !filepath.IsAbs(b.model) {
 		return v, usagef("invalid --model %q: accepted: an absolute path on the agents' hosts",
 			b.model)
 	}
@@ -171,7 +184,7 @@ func (b *benchFlags) check(local bool) (validated, error) {
 			return v, usagef("%v", err)
 		}
 	}
-	if local && b.model != "" {
+	if local && b.model != "" && !synth.IsModelRef(b.model) {
 		if st, err := os.Stat(b.model); err != nil || st.IsDir() {
 			return v, usagef("invalid --model %q: not a readable file", b.model)
 		}
@@ -228,4 +241,21 @@ func (b *benchFlags) check(local bool) (validated, error) {
 		ThreadsMax: b.threadsMax, LadderSpan: b.ladderSpan, ReserveCores: b.reserveCores}
 	v.timeout = time.Duration(b.timeoutS * float64(time.Second))
 	return v, nil
+}
+
+// refProblem is what is wrong with a synthetic model reference, without
+// the reference itself (the caller quotes it), the accepted values (the
+// caller lists them) or the sentinel's text.
+func refProblem(err error) string {
+	msg := strings.TrimSuffix(err.Error(), ": "+api.ErrInvalid.Error())
+	if _, rest, ok := strings.Cut(msg, "parse model ref "); ok {
+		if _, rest, ok = strings.Cut(rest, ": "); ok {
+			msg = rest
+		}
+	}
+	if strings.HasPrefix(msg, "want ") {
+		return "not SHAPE:TYPE or SHAPE:TYPE:SEED after synth:"
+	}
+	msg, _, _ = strings.Cut(msg, ", want ")
+	return msg
 }

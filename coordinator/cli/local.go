@@ -18,6 +18,7 @@ import (
 	"github.com/packbench/packbench/pkg/plan"
 	"github.com/packbench/packbench/pkg/result"
 	"github.com/packbench/packbench/pkg/runner"
+	"github.com/packbench/packbench/pkg/synth"
 )
 
 func runLocal(args []string, env Env) error {
@@ -26,6 +27,8 @@ func runLocal(args []string, env Env) error {
 	var bf benchFlags
 	bf.register(fs)
 	outDir := fs.String("outdir", defaultOutDir, "directory for results and logs")
+	modelDir := fs.String("model-dir", defaultModelDir(),
+		"where synth: models are written, and reused while their hash matches")
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, "usage: packbench local --binary PATH [--model PATH] [flags]\n\n"+
 			"Benchmarks packs of concurrent runner processes on this machine.\n\nflags:")
@@ -46,6 +49,14 @@ func runLocal(args []string, env Env) error {
 			return usagef("invalid --outdir %q: cannot write there: %v", *outDir, err)
 		}
 	}
+	if synth.IsModelRef(bf.model) && !bf.dryRun {
+		if *modelDir == "" {
+			return usagef("invalid --model-dir \"\": accepted: a directory for synthetic models")
+		}
+		if err := coordinator.CheckOutDir(*modelDir); err != nil {
+			return usagef("invalid --model-dir %q: cannot write there: %v", *modelDir, err)
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -60,7 +71,7 @@ func runLocal(args []string, env Env) error {
 	logger := newLogger(logOut, bf.verbose)
 
 	allow := []string{bf.binary}
-	if bf.model != "" {
+	if bf.model != "" && !synth.IsModelRef(bf.model) {
 		allow = append(allow, bf.model)
 	}
 	logDir := *outDir
@@ -70,7 +81,7 @@ func runLocal(args []string, env Env) error {
 	// the operator is the user here: every extra argument is theirs to pass
 	ag, err := agent.New(logger, agent.Config{LogDir: logDir, Allow: allow,
 		Args:   agent.ArgPolicy{AllowAll: true},
-		LogCap: int64(bf.logCapMiB) << 20})
+		LogCap: int64(bf.logCapMiB) << 20, ModelDir: *modelDir})
 	if err != nil {
 		return err
 	}
@@ -110,6 +121,7 @@ func runLocal(args []string, env Env) error {
 	}
 	if bf.dryRun {
 		printPlan(env.Stdout, p)
+		printModel(env.Stdout, bf.model, *modelDir)
 		return nil
 	}
 	if err := needModel(ctx, client, bf, v); err != nil {
@@ -152,6 +164,27 @@ func needModel(ctx context.Context, ag coordinator.Client, bf benchFlags, v vali
 	return nil
 }
 
+// printModel says, in a dry run, what a synthetic model will cost and
+// where it will be written.
+func printModel(w io.Writer, ref, dir string) {
+	spec, err := synth.ParseModelRef(ref)
+	if err != nil {
+		return // not a synthetic model; validate already refused a bad one
+	}
+	fmt.Fprintf(w, "model: %s, %d MiB, %d weights, written to %s on first use\n", spec,
+		spec.Size()>>20, spec.Params(), filepath.Join(dir, spec.FileName()))
+}
+
+// defaultModelDir is packbench's directory in the user's cache, where
+// synthetic models are kept between runs; "" when the system names none.
+func defaultModelDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "packbench", "models")
+}
+
 func printPlan(w io.Writer, p plan.Plan) {
 	fmt.Fprintf(w, "plan: %d combos on %d physical cores, %d usable CPUs, %d reserved, "+
 		"%d split between instances\n", len(p.Combos), p.PhysicalCores, p.UsableCPUs,
@@ -176,6 +209,9 @@ func printSummary(w io.Writer, outDir string, doc coordinator.Document) {
 			top.TokPSMedian)
 	} else {
 		fmt.Fprintln(w, "best: none (no combo finished with every instance)")
+	}
+	if m := doc.Model; m != nil && m.Ref != "" {
+		fmt.Fprintf(w, "model: %s, sha256 %s\n", m.Ref, m.SHA256)
 	}
 	fmt.Fprintf(w, "results: %s, %s, %s\n", filepath.Join(outDir, "results.csv"),
 		filepath.Join(outDir, "best_by_instances.csv"), filepath.Join(outDir, "results.json"))

@@ -91,5 +91,27 @@ type Pack struct {
 	Memory     Memory        `json:"memory"`
 	Runner     Runner        `json:"runner"`
 	UsableCPUs int           `json:"usable_cpus"`
+	Model      *Model        `json:"model,omitempty"`
 	Results    []Instance    `json:"instances_detail"`
+}
+
+// Model is the weights a pack ran. For a synthetic model (Ref set) it names
+// the shape, type and seed the agent wrote and the sha256 of the bytes, so
+// that results from two hosts can be shown to come from the same file; for
+// a model file given by path only Path and Bytes are set, since hashing a
+// large file for each sweep would cost more than it tells.
+type Model struct {
+	// Ref is the synthetic model reference, such as "synth:tiny:q8_0:1".
+	Ref string `json:"ref,omitempty"`
+	// Path is the file on the agent's host.
+	Path   string `json:"path"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256,omitempty"`
+	Shape  string `json:"shape,omitempty"`
+	Type   string `json:"type,omitempty"`
+	Seed   uint64 `json:"seed,omitempty"`
+	Params int64  `json:"params,omitempty"`
+	// Reused is true when the agent found the synthetic model already
+	// written and its hash unchanged.
+	Reused bool `json:"reused,omitempty"`
 }

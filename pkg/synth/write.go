@@ -2,6 +2,7 @@ package synth
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -106,6 +107,12 @@ func (s Spec) Params() int64 {
 // WriteFile writes the model of spec to path atomically: into a temporary
 // file in the same directory, synced, then renamed over path.
 func WriteFile(path string, spec Spec) (Info, error) {
+	return WriteFileContext(context.Background(), path, spec)
+}
+
+// WriteFileContext is WriteFile, stopped part way when ctx ends; the
+// temporary file is then removed and path left as it was.
+func WriteFileContext(ctx context.Context, path string, spec Spec) (Info, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -129,7 +136,7 @@ func WriteFile(path string, spec Spec) (Info, error) {
 		return Info{}, fmt.Errorf("write synthetic model %s: %w", path, err)
 	}
 	h := sha256.New()
-	n, err := Write(io.MultiWriter(f, h), spec)
+	n, err := Write(io.MultiWriter(&ctxWriter{ctx: ctx, w: f}, h), spec)
 	if err != nil {
 		return Info{}, err
 	}

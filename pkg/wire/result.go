@@ -30,6 +30,7 @@ func PackToProto(p result.Pack) *packbenchv1.PackResult {
 		EndedAt:        timestamp(p.EndedAt),
 		Binary:         p.Runner.Binary,
 		UsableCpus:     i32(p.UsableCPUs),
+		Model:          ModelToProto(p.Model),
 	}
 	if ov, ok := result.Overlap(p.Results); ok {
 		out.Overlap = &ov
@@ -65,6 +66,7 @@ func PackFromProto(r *packbenchv1.PackResult) result.Pack {
 			Notes:    strs(pf.GetNotes()),
 		},
 		UsableCPUs: int(r.GetUsableCpus()),
+		Model:      ModelFromProto(r.GetModel()),
 	}
 	for _, in := range r.GetResults() {
 		p.Results = append(p.Results, InstanceFromProto(in))
@@ -215,4 +217,23 @@ func TimingFromProto(t *packbenchv1.Timings) timing.Report {
 			FailedAllocBytes: int64Ptr(b.FailedAllocBytes),
 		},
 	}
+}
+
+// ModelToProto converts a pack's model; nil stays nil.
+func ModelToProto(m *result.Model) *packbenchv1.ModelInfo {
+	if m == nil {
+		return nil
+	}
+	return &packbenchv1.ModelInfo{Ref: m.Ref, Path: m.Path, Bytes: m.Bytes, Sha256: m.SHA256,
+		Shape: m.Shape, Type: m.Type, Seed: m.Seed, Params: m.Params, Reused: m.Reused}
+}
+
+// ModelFromProto converts a pack's model; nil stays nil.
+func ModelFromProto(m *packbenchv1.ModelInfo) *result.Model {
+	if m == nil {
+		return nil
+	}
+	return &result.Model{Ref: m.GetRef(), Path: m.GetPath(), Bytes: m.GetBytes(),
+		SHA256: m.GetSha256(), Shape: m.GetShape(), Type: m.GetType(), Seed: m.GetSeed(),
+		Params: m.GetParams(), Reused: m.GetReused()}
 }

@@ -61,7 +61,9 @@ func fullPack() result.Pack {
 			Dropped: []string{"--top-k"}, CPUOnly: []string{"-ngl", "0"},
 			Notes: []string{"a note"}},
 		UsableCPUs: 16,
-		Results:    []result.Instance{fullInstance(0), fullInstance(1)},
+		Model: &result.Model{Ref: "synth:tiny:q8_0:9", Path: "/var/lib/m.gguf", Bytes: 1 << 22,
+			SHA256: "ab12", Shape: "tiny", Type: "q8_0", Seed: 9, Params: 1234, Reused: true},
+		Results: []result.Instance{fullInstance(0), fullInstance(1)},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -42,6 +43,8 @@ type limits struct {
 	MaxTimeoutSeconds       int `json:"max_timeout_seconds"`
 	RPCTimeoutSeconds       int `json:"rpc_timeout_seconds"`
 	PreflightTimeoutSeconds int `json:"preflight_timeout_seconds"`
+	// PrepareModelTimeoutSeconds bounds the writing of a synthetic model.
+	PrepareModelTimeoutSeconds int `json:"prepare_model_timeout_seconds"`
 }
 
 // tls reports whether the settings ask for TLS.
@@ -217,10 +220,15 @@ func (c config) validateLimits() error {
 		{"max_arg_bytes", l.MaxArgLen}, {"max_recv_msg_bytes", l.MaxRecvMsgBytes},
 		{"max_timeout_seconds", l.MaxTimeoutSeconds},
 		{"rpc_timeout_seconds", l.RPCTimeoutSeconds},
-		{"preflight_timeout_seconds", l.PreflightTimeoutSeconds}} {
+		{"preflight_timeout_seconds", l.PreflightTimeoutSeconds},
+		{"prepare_model_timeout_seconds", l.PrepareModelTimeoutSeconds}} {
 		if f.v < 0 {
 			return badf("--config limits.%s %d: accepted: 0 (the default) or more", f.key, f.v)
 		}
+	}
+	if l.MaxSynthBytes < 0 {
+		return badf("--config limits.max_synth_bytes %d: accepted: 0 (the default) or more",
+			l.MaxSynthBytes)
 	}
 	return nil
 }
@@ -234,13 +242,13 @@ func loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// agentConfig turns the settings into the agent's; logs live in the state
-// directory, beside the kept results.
+// agentConfig turns the settings into the agent's; logs and synthetic
+// models live in the state directory, beside the kept results.
 func (c config) agentConfig() agent.Config {
 	l := c.Limits.Limits
 	l.MaxTimeout = seconds(c.Limits.MaxTimeoutSeconds)
 	return agent.Config{Name: c.Name, LogDir: logDir(c.StateDir), Allow: c.Allow, Limits: l,
-		Args: c.ArgPolicy}
+		Args: c.ArgPolicy, ModelDir: filepath.Join(c.StateDir, "models")}
 }
 
 // transport is the server's transport bounds; zero fields keep defaults.
@@ -248,6 +256,7 @@ func (c config) transport() server.Transport {
 	t := c.Limits.Transport
 	t.RPCTimeout = seconds(c.Limits.RPCTimeoutSeconds)
 	t.PreflightTimeout = seconds(c.Limits.PreflightTimeoutSeconds)
+	t.PrepareModelTimeout = seconds(c.Limits.PrepareModelTimeoutSeconds)
 	return t
 }
 

@@ -601,10 +601,223 @@ func (x *PreflightInfo) GetHelpFlags() []string {
 	return nil
 }
 
+// PrepareModelRequest names the synthetic model to make ready.
+type PrepareModelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// model is a synthetic model reference, "synth:SHAPE:TYPE[:SEED]".
+	Model         string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrepareModelRequest) Reset() {
+	*x = PrepareModelRequest{}
+	mi := &file_packbench_v1_agent_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareModelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareModelRequest) ProtoMessage() {}
+
+func (x *PrepareModelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_packbench_v1_agent_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareModelRequest.ProtoReflect.Descriptor instead.
+func (*PrepareModelRequest) Descriptor() ([]byte, []int) {
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *PrepareModelRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+// PrepareModelResponse describes the model that is ready.
+type PrepareModelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// model is the file the agent wrote or reused.
+	Model         *ModelInfo `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrepareModelResponse) Reset() {
+	*x = PrepareModelResponse{}
+	mi := &file_packbench_v1_agent_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareModelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareModelResponse) ProtoMessage() {}
+
+func (x *PrepareModelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_packbench_v1_agent_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareModelResponse.ProtoReflect.Descriptor instead.
+func (*PrepareModelResponse) Descriptor() ([]byte, []int) {
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PrepareModelResponse) GetModel() *ModelInfo {
+	if x != nil {
+		return x.Model
+	}
+	return nil
+}
+
+// ModelInfo identifies the weights a pack ran.
+type ModelInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ref is the synthetic model reference; empty for a model file given by
+	// path.
+	Ref string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// path is the model file on the agent's host.
+	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// bytes is the file's size.
+	Bytes int64 `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// sha256 is the lowercase hex hash of a synthetic model's bytes; empty for
+	// a model file given by path.
+	Sha256 string `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// shape is the synthetic model's shape name, e.g. "llama-7b".
+	Shape string `protobuf:"bytes,5,opt,name=shape,proto3" json:"shape,omitempty"`
+	// type is the synthetic model's weight type, e.g. "q4_0".
+	Type string `protobuf:"bytes,6,opt,name=type,proto3" json:"type,omitempty"`
+	// seed is the synthetic model's seed.
+	Seed uint64 `protobuf:"varint,7,opt,name=seed,proto3" json:"seed,omitempty"`
+	// params is the synthetic model's number of weights.
+	Params int64 `protobuf:"varint,8,opt,name=params,proto3" json:"params,omitempty"`
+	// reused is true when the agent found the model already written.
+	Reused        bool `protobuf:"varint,9,opt,name=reused,proto3" json:"reused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelInfo) Reset() {
+	*x = ModelInfo{}
+	mi := &file_packbench_v1_agent_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelInfo) ProtoMessage() {}
+
+func (x *ModelInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_packbench_v1_agent_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelInfo.ProtoReflect.Descriptor instead.
+func (*ModelInfo) Descriptor() ([]byte, []int) {
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ModelInfo) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *ModelInfo) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *ModelInfo) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *ModelInfo) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *ModelInfo) GetShape() string {
+	if x != nil {
+		return x.Shape
+	}
+	return ""
+}
+
+func (x *ModelInfo) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ModelInfo) GetSeed() uint64 {
+	if x != nil {
+		return x.Seed
+	}
+	return 0
+}
+
+func (x *ModelInfo) GetParams() int64 {
+	if x != nil {
+		return x.Params
+	}
+	return 0
+}
+
+func (x *ModelInfo) GetReused() bool {
+	if x != nil {
+		return x.Reused
+	}
+	return false
+}
+
 // Workload is what every instance of a pack generates.
 type Workload struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// model is the path of the model file on the agent's host.
+	// model is the path of the model file on the agent's host, or a
+	// synthetic model reference "synth:SHAPE:TYPE[:SEED]" (see PrepareModel).
 	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
 	// prompt is the prompt text.
 	Prompt string `protobuf:"bytes,2,opt,name=prompt,proto3" json:"prompt,omitempty"`
@@ -632,7 +845,7 @@ type Workload struct {
 
 func (x *Workload) Reset() {
 	*x = Workload{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[6]
+	mi := &file_packbench_v1_agent_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +857,7 @@ func (x *Workload) String() string {
 func (*Workload) ProtoMessage() {}
 
 func (x *Workload) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[6]
+	mi := &file_packbench_v1_agent_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +870,7 @@ func (x *Workload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Workload.ProtoReflect.Descriptor instead.
 func (*Workload) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{6}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Workload) GetModel() string {
@@ -758,7 +971,7 @@ type RunPackRequest struct {
 
 func (x *RunPackRequest) Reset() {
 	*x = RunPackRequest{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[7]
+	mi := &file_packbench_v1_agent_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -770,7 +983,7 @@ func (x *RunPackRequest) String() string {
 func (*RunPackRequest) ProtoMessage() {}
 
 func (x *RunPackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[7]
+	mi := &file_packbench_v1_agent_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -783,7 +996,7 @@ func (x *RunPackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunPackRequest.ProtoReflect.Descriptor instead.
 func (*RunPackRequest) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{7}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RunPackRequest) GetPackId() string {
@@ -867,7 +1080,7 @@ type RunPackResponse struct {
 
 func (x *RunPackResponse) Reset() {
 	*x = RunPackResponse{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[8]
+	mi := &file_packbench_v1_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -879,7 +1092,7 @@ func (x *RunPackResponse) String() string {
 func (*RunPackResponse) ProtoMessage() {}
 
 func (x *RunPackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[8]
+	mi := &file_packbench_v1_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -892,7 +1105,7 @@ func (x *RunPackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunPackResponse.ProtoReflect.Descriptor instead.
 func (*RunPackResponse) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RunPackResponse) GetEvent() *PackEvent {
@@ -927,7 +1140,7 @@ type PackEvent struct {
 
 func (x *PackEvent) Reset() {
 	*x = PackEvent{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[9]
+	mi := &file_packbench_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -939,7 +1152,7 @@ func (x *PackEvent) String() string {
 func (*PackEvent) ProtoMessage() {}
 
 func (x *PackEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[9]
+	mi := &file_packbench_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -952,7 +1165,7 @@ func (x *PackEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackEvent.ProtoReflect.Descriptor instead.
 func (*PackEvent) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PackEvent) GetEvent() isPackEvent_Event {
@@ -1073,7 +1286,7 @@ type PackAccepted struct {
 
 func (x *PackAccepted) Reset() {
 	*x = PackAccepted{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[10]
+	mi := &file_packbench_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1085,7 +1298,7 @@ func (x *PackAccepted) String() string {
 func (*PackAccepted) ProtoMessage() {}
 
 func (x *PackAccepted) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[10]
+	mi := &file_packbench_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1098,7 +1311,7 @@ func (x *PackAccepted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackAccepted.ProtoReflect.Descriptor instead.
 func (*PackAccepted) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PackAccepted) GetPackId() string {
@@ -1129,7 +1342,7 @@ type PackSkipped struct {
 
 func (x *PackSkipped) Reset() {
 	*x = PackSkipped{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[11]
+	mi := &file_packbench_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1141,7 +1354,7 @@ func (x *PackSkipped) String() string {
 func (*PackSkipped) ProtoMessage() {}
 
 func (x *PackSkipped) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[11]
+	mi := &file_packbench_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1154,7 +1367,7 @@ func (x *PackSkipped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackSkipped.ProtoReflect.Descriptor instead.
 func (*PackSkipped) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PackSkipped) GetReason() string {
@@ -1204,7 +1417,7 @@ type MemoryEstimate struct {
 
 func (x *MemoryEstimate) Reset() {
 	*x = MemoryEstimate{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[12]
+	mi := &file_packbench_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1216,7 +1429,7 @@ func (x *MemoryEstimate) String() string {
 func (*MemoryEstimate) ProtoMessage() {}
 
 func (x *MemoryEstimate) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[12]
+	mi := &file_packbench_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1229,7 +1442,7 @@ func (x *MemoryEstimate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemoryEstimate.ProtoReflect.Descriptor instead.
 func (*MemoryEstimate) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MemoryEstimate) GetPerInstanceBytes() uint64 {
@@ -1310,7 +1523,7 @@ type InstanceStarted struct {
 
 func (x *InstanceStarted) Reset() {
 	*x = InstanceStarted{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[13]
+	mi := &file_packbench_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1322,7 +1535,7 @@ func (x *InstanceStarted) String() string {
 func (*InstanceStarted) ProtoMessage() {}
 
 func (x *InstanceStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[13]
+	mi := &file_packbench_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1335,7 +1548,7 @@ func (x *InstanceStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceStarted.ProtoReflect.Descriptor instead.
 func (*InstanceStarted) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *InstanceStarted) GetIndex() int32 {
@@ -1372,7 +1585,7 @@ type InstanceFinished struct {
 
 func (x *InstanceFinished) Reset() {
 	*x = InstanceFinished{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[14]
+	mi := &file_packbench_v1_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1384,7 +1597,7 @@ func (x *InstanceFinished) String() string {
 func (*InstanceFinished) ProtoMessage() {}
 
 func (x *InstanceFinished) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[14]
+	mi := &file_packbench_v1_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,7 +1610,7 @@ func (x *InstanceFinished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceFinished.ProtoReflect.Descriptor instead.
 func (*InstanceFinished) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *InstanceFinished) GetIndex() int32 {
@@ -1426,7 +1639,7 @@ type PackFinished struct {
 
 func (x *PackFinished) Reset() {
 	*x = PackFinished{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[15]
+	mi := &file_packbench_v1_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1438,7 +1651,7 @@ func (x *PackFinished) String() string {
 func (*PackFinished) ProtoMessage() {}
 
 func (x *PackFinished) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[15]
+	mi := &file_packbench_v1_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1451,7 +1664,7 @@ func (x *PackFinished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackFinished.ProtoReflect.Descriptor instead.
 func (*PackFinished) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{15}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PackFinished) GetResult() *PackResult {
@@ -1514,7 +1727,7 @@ type InstanceResult struct {
 
 func (x *InstanceResult) Reset() {
 	*x = InstanceResult{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[16]
+	mi := &file_packbench_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1739,7 @@ func (x *InstanceResult) String() string {
 func (*InstanceResult) ProtoMessage() {}
 
 func (x *InstanceResult) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[16]
+	mi := &file_packbench_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1752,7 @@ func (x *InstanceResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceResult.ProtoReflect.Descriptor instead.
 func (*InstanceResult) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{16}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *InstanceResult) GetIndex() int32 {
@@ -1712,7 +1925,7 @@ type Timings struct {
 
 func (x *Timings) Reset() {
 	*x = Timings{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[17]
+	mi := &file_packbench_v1_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +1937,7 @@ func (x *Timings) String() string {
 func (*Timings) ProtoMessage() {}
 
 func (x *Timings) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[17]
+	mi := &file_packbench_v1_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +1950,7 @@ func (x *Timings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Timings.ProtoReflect.Descriptor instead.
 func (*Timings) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{17}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Timings) GetLoadMs() float64 {
@@ -1870,7 +2083,7 @@ type RunnerBuffers struct {
 
 func (x *RunnerBuffers) Reset() {
 	*x = RunnerBuffers{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[18]
+	mi := &file_packbench_v1_agent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1882,7 +2095,7 @@ func (x *RunnerBuffers) String() string {
 func (*RunnerBuffers) ProtoMessage() {}
 
 func (x *RunnerBuffers) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[18]
+	mi := &file_packbench_v1_agent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1895,7 +2108,7 @@ func (x *RunnerBuffers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunnerBuffers.ProtoReflect.Descriptor instead.
 func (*RunnerBuffers) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{18}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RunnerBuffers) GetNCtx() int64 {
@@ -1988,14 +2201,17 @@ type PackResult struct {
 	Binary string `protobuf:"bytes,16,opt,name=binary,proto3" json:"binary,omitempty"`
 	// usable_cpus is the number of CPUs the pack's runners could use on the
 	// agent's host when the pack ran.
-	UsableCpus    int32 `protobuf:"varint,17,opt,name=usable_cpus,json=usableCpus,proto3" json:"usable_cpus,omitempty"`
+	UsableCpus int32 `protobuf:"varint,17,opt,name=usable_cpus,json=usableCpus,proto3" json:"usable_cpus,omitempty"`
+	// model is the model file the pack ran; unset for a llamafile that
+	// carries its own weights.
+	Model         *ModelInfo `protobuf:"bytes,18,opt,name=model,proto3" json:"model,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PackResult) Reset() {
 	*x = PackResult{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[19]
+	mi := &file_packbench_v1_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2223,7 @@ func (x *PackResult) String() string {
 func (*PackResult) ProtoMessage() {}
 
 func (x *PackResult) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[19]
+	mi := &file_packbench_v1_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2236,7 @@ func (x *PackResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackResult.ProtoReflect.Descriptor instead.
 func (*PackResult) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{19}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PackResult) GetPackId() string {
@@ -2142,6 +2358,13 @@ func (x *PackResult) GetUsableCpus() int32 {
 	return 0
 }
 
+func (x *PackResult) GetModel() *ModelInfo {
+	if x != nil {
+		return x.Model
+	}
+	return nil
+}
+
 // CancelPackRequest names the pack to stop.
 type CancelPackRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2153,7 +2376,7 @@ type CancelPackRequest struct {
 
 func (x *CancelPackRequest) Reset() {
 	*x = CancelPackRequest{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[20]
+	mi := &file_packbench_v1_agent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2165,7 +2388,7 @@ func (x *CancelPackRequest) String() string {
 func (*CancelPackRequest) ProtoMessage() {}
 
 func (x *CancelPackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[20]
+	mi := &file_packbench_v1_agent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2178,7 +2401,7 @@ func (x *CancelPackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelPackRequest.ProtoReflect.Descriptor instead.
 func (*CancelPackRequest) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{20}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CancelPackRequest) GetPackId() string {
@@ -2200,7 +2423,7 @@ type CancelPackResponse struct {
 
 func (x *CancelPackResponse) Reset() {
 	*x = CancelPackResponse{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[21]
+	mi := &file_packbench_v1_agent_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2212,7 +2435,7 @@ func (x *CancelPackResponse) String() string {
 func (*CancelPackResponse) ProtoMessage() {}
 
 func (x *CancelPackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[21]
+	mi := &file_packbench_v1_agent_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2225,7 +2448,7 @@ func (x *CancelPackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelPackResponse.ProtoReflect.Descriptor instead.
 func (*CancelPackResponse) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{21}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CancelPackResponse) GetCancelled() bool {
@@ -2246,7 +2469,7 @@ type WatchPackRequest struct {
 
 func (x *WatchPackRequest) Reset() {
 	*x = WatchPackRequest{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[22]
+	mi := &file_packbench_v1_agent_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2258,7 +2481,7 @@ func (x *WatchPackRequest) String() string {
 func (*WatchPackRequest) ProtoMessage() {}
 
 func (x *WatchPackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[22]
+	mi := &file_packbench_v1_agent_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2271,7 +2494,7 @@ func (x *WatchPackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchPackRequest.ProtoReflect.Descriptor instead.
 func (*WatchPackRequest) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{22}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *WatchPackRequest) GetPackId() string {
@@ -2292,7 +2515,7 @@ type WatchPackResponse struct {
 
 func (x *WatchPackResponse) Reset() {
 	*x = WatchPackResponse{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[23]
+	mi := &file_packbench_v1_agent_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2304,7 +2527,7 @@ func (x *WatchPackResponse) String() string {
 func (*WatchPackResponse) ProtoMessage() {}
 
 func (x *WatchPackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[23]
+	mi := &file_packbench_v1_agent_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2317,7 +2540,7 @@ func (x *WatchPackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchPackResponse.ProtoReflect.Descriptor instead.
 func (*WatchPackResponse) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{23}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WatchPackResponse) GetEvent() *PackEvent {
@@ -2338,7 +2561,7 @@ type GetPackResultRequest struct {
 
 func (x *GetPackResultRequest) Reset() {
 	*x = GetPackResultRequest{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[24]
+	mi := &file_packbench_v1_agent_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2350,7 +2573,7 @@ func (x *GetPackResultRequest) String() string {
 func (*GetPackResultRequest) ProtoMessage() {}
 
 func (x *GetPackResultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[24]
+	mi := &file_packbench_v1_agent_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2363,7 +2586,7 @@ func (x *GetPackResultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPackResultRequest.ProtoReflect.Descriptor instead.
 func (*GetPackResultRequest) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{24}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetPackResultRequest) GetPackId() string {
@@ -2384,7 +2607,7 @@ type GetPackResultResponse struct {
 
 func (x *GetPackResultResponse) Reset() {
 	*x = GetPackResultResponse{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[25]
+	mi := &file_packbench_v1_agent_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2396,7 +2619,7 @@ func (x *GetPackResultResponse) String() string {
 func (*GetPackResultResponse) ProtoMessage() {}
 
 func (x *GetPackResultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[25]
+	mi := &file_packbench_v1_agent_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2409,7 +2632,7 @@ func (x *GetPackResultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPackResultResponse.ProtoReflect.Descriptor instead.
 func (*GetPackResultResponse) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{25}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetPackResultResponse) GetResult() *PackResult {
@@ -2433,7 +2656,7 @@ type FetchLogRequest struct {
 
 func (x *FetchLogRequest) Reset() {
 	*x = FetchLogRequest{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[26]
+	mi := &file_packbench_v1_agent_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2445,7 +2668,7 @@ func (x *FetchLogRequest) String() string {
 func (*FetchLogRequest) ProtoMessage() {}
 
 func (x *FetchLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[26]
+	mi := &file_packbench_v1_agent_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2458,7 +2681,7 @@ func (x *FetchLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchLogRequest.ProtoReflect.Descriptor instead.
 func (*FetchLogRequest) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{26}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *FetchLogRequest) GetPackId() string {
@@ -2486,7 +2709,7 @@ type FetchLogResponse struct {
 
 func (x *FetchLogResponse) Reset() {
 	*x = FetchLogResponse{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[27]
+	mi := &file_packbench_v1_agent_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2498,7 +2721,7 @@ func (x *FetchLogResponse) String() string {
 func (*FetchLogResponse) ProtoMessage() {}
 
 func (x *FetchLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[27]
+	mi := &file_packbench_v1_agent_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2511,7 +2734,7 @@ func (x *FetchLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchLogResponse.ProtoReflect.Descriptor instead.
 func (*FetchLogResponse) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{27}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *FetchLogResponse) GetData() []byte {
@@ -2530,7 +2753,7 @@ type ListPacksRequest struct {
 
 func (x *ListPacksRequest) Reset() {
 	*x = ListPacksRequest{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[28]
+	mi := &file_packbench_v1_agent_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2542,7 +2765,7 @@ func (x *ListPacksRequest) String() string {
 func (*ListPacksRequest) ProtoMessage() {}
 
 func (x *ListPacksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[28]
+	mi := &file_packbench_v1_agent_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2555,7 +2778,7 @@ func (x *ListPacksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPacksRequest.ProtoReflect.Descriptor instead.
 func (*ListPacksRequest) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{28}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{31}
 }
 
 // ListPacksResponse lists the packs the agent keeps.
@@ -2569,7 +2792,7 @@ type ListPacksResponse struct {
 
 func (x *ListPacksResponse) Reset() {
 	*x = ListPacksResponse{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[29]
+	mi := &file_packbench_v1_agent_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2581,7 +2804,7 @@ func (x *ListPacksResponse) String() string {
 func (*ListPacksResponse) ProtoMessage() {}
 
 func (x *ListPacksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[29]
+	mi := &file_packbench_v1_agent_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2594,7 +2817,7 @@ func (x *ListPacksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPacksResponse.ProtoReflect.Descriptor instead.
 func (*ListPacksResponse) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{29}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListPacksResponse) GetPacks() []*PackSummary {
@@ -2619,7 +2842,7 @@ type PackSummary struct {
 
 func (x *PackSummary) Reset() {
 	*x = PackSummary{}
-	mi := &file_packbench_v1_agent_proto_msgTypes[30]
+	mi := &file_packbench_v1_agent_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2631,7 +2854,7 @@ func (x *PackSummary) String() string {
 func (*PackSummary) ProtoMessage() {}
 
 func (x *PackSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_packbench_v1_agent_proto_msgTypes[30]
+	mi := &file_packbench_v1_agent_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2644,7 +2867,7 @@ func (x *PackSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PackSummary.ProtoReflect.Descriptor instead.
 func (*PackSummary) Descriptor() ([]byte, []int) {
-	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{30}
+	return file_packbench_v1_agent_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PackSummary) GetPackId() string {
@@ -2715,7 +2938,21 @@ const file_packbench_v1_agent_proto_rawDesc = "" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12\x14\n" +
 	"\x05notes\x18\x04 \x03(\tR\x05notes\x12\x1d\n" +
 	"\n" +
-	"help_flags\x18\x05 \x03(\tR\thelpFlags\"\xff\x01\n" +
+	"help_flags\x18\x05 \x03(\tR\thelpFlags\"+\n" +
+	"\x13PrepareModelRequest\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\"E\n" +
+	"\x14PrepareModelResponse\x12-\n" +
+	"\x05model\x18\x01 \x01(\v2\x17.packbench.v1.ModelInfoR\x05model\"\xcd\x01\n" +
+	"\tModelInfo\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x14\n" +
+	"\x05bytes\x18\x03 \x01(\x03R\x05bytes\x12\x16\n" +
+	"\x06sha256\x18\x04 \x01(\tR\x06sha256\x12\x14\n" +
+	"\x05shape\x18\x05 \x01(\tR\x05shape\x12\x12\n" +
+	"\x04type\x18\x06 \x01(\tR\x04type\x12\x12\n" +
+	"\x04seed\x18\a \x01(\x04R\x04seed\x12\x16\n" +
+	"\x06params\x18\b \x01(\x03R\x06params\x12\x16\n" +
+	"\x06reused\x18\t \x01(\bR\x06reused\"\xff\x01\n" +
 	"\bWorkload\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x16\n" +
 	"\x06prompt\x18\x02 \x01(\tR\x06prompt\x12\x1b\n" +
@@ -2852,7 +3089,7 @@ const file_packbench_v1_agent_proto_rawDesc = "" +
 	"\a_kv_mibB\x0e\n" +
 	"\f_compute_mibB\r\n" +
 	"\v_output_mibB\x15\n" +
-	"\x13_failed_alloc_bytes\"\xc1\x05\n" +
+	"\x13_failed_alloc_bytes\"\xf0\x05\n" +
 	"\n" +
 	"PackResult\x12\x17\n" +
 	"\apack_id\x18\x01 \x01(\tR\x06packId\x12\x1c\n" +
@@ -2875,7 +3112,8 @@ const file_packbench_v1_agent_proto_rawDesc = "" +
 	"\bended_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\aendedAt\x12\x16\n" +
 	"\x06binary\x18\x10 \x01(\tR\x06binary\x12\x1f\n" +
 	"\vusable_cpus\x18\x11 \x01(\x05R\n" +
-	"usableCpusB\n" +
+	"usableCpus\x12-\n" +
+	"\x05model\x18\x12 \x01(\v2\x17.packbench.v1.ModelInfoR\x05modelB\n" +
 	"\n" +
 	"\b_overlap\",\n" +
 	"\x11CancelPackRequest\x12\x17\n" +
@@ -2906,10 +3144,11 @@ const file_packbench_v1_agent_proto_rawDesc = "" +
 	"\x16PACK_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12PACK_STATE_RUNNING\x10\x01\x12\x17\n" +
 	"\x13PACK_STATE_FINISHED\x10\x02\x12\x1a\n" +
-	"\x16PACK_STATE_INTERRUPTED\x10\x032\x93\x05\n" +
+	"\x16PACK_STATE_INTERRUPTED\x10\x032\xea\x05\n" +
 	"\fAgentService\x12U\n" +
 	"\fGetHostFacts\x12!.packbench.v1.GetHostFactsRequest\x1a\".packbench.v1.GetHostFactsResponse\x12L\n" +
-	"\tPreflight\x12\x1e.packbench.v1.PreflightRequest\x1a\x1f.packbench.v1.PreflightResponse\x12H\n" +
+	"\tPreflight\x12\x1e.packbench.v1.PreflightRequest\x1a\x1f.packbench.v1.PreflightResponse\x12U\n" +
+	"\fPrepareModel\x12!.packbench.v1.PrepareModelRequest\x1a\".packbench.v1.PrepareModelResponse\x12H\n" +
 	"\aRunPack\x12\x1c.packbench.v1.RunPackRequest\x1a\x1d.packbench.v1.RunPackResponse0\x01\x12O\n" +
 	"\n" +
 	"CancelPack\x12\x1f.packbench.v1.CancelPackRequest\x1a .packbench.v1.CancelPackResponse\x12N\n" +
@@ -2931,7 +3170,7 @@ func file_packbench_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_packbench_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_packbench_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_packbench_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_packbench_v1_agent_proto_goTypes = []any{
 	(PackState)(0),                // 0: packbench.v1.PackState
 	(*GetHostFactsRequest)(nil),   // 1: packbench.v1.GetHostFactsRequest
@@ -2940,86 +3179,93 @@ var file_packbench_v1_agent_proto_goTypes = []any{
 	(*PreflightRequest)(nil),      // 4: packbench.v1.PreflightRequest
 	(*PreflightResponse)(nil),     // 5: packbench.v1.PreflightResponse
 	(*PreflightInfo)(nil),         // 6: packbench.v1.PreflightInfo
-	(*Workload)(nil),              // 7: packbench.v1.Workload
-	(*RunPackRequest)(nil),        // 8: packbench.v1.RunPackRequest
-	(*RunPackResponse)(nil),       // 9: packbench.v1.RunPackResponse
-	(*PackEvent)(nil),             // 10: packbench.v1.PackEvent
-	(*PackAccepted)(nil),          // 11: packbench.v1.PackAccepted
-	(*PackSkipped)(nil),           // 12: packbench.v1.PackSkipped
-	(*MemoryEstimate)(nil),        // 13: packbench.v1.MemoryEstimate
-	(*InstanceStarted)(nil),       // 14: packbench.v1.InstanceStarted
-	(*InstanceFinished)(nil),      // 15: packbench.v1.InstanceFinished
-	(*PackFinished)(nil),          // 16: packbench.v1.PackFinished
-	(*InstanceResult)(nil),        // 17: packbench.v1.InstanceResult
-	(*Timings)(nil),               // 18: packbench.v1.Timings
-	(*RunnerBuffers)(nil),         // 19: packbench.v1.RunnerBuffers
-	(*PackResult)(nil),            // 20: packbench.v1.PackResult
-	(*CancelPackRequest)(nil),     // 21: packbench.v1.CancelPackRequest
-	(*CancelPackResponse)(nil),    // 22: packbench.v1.CancelPackResponse
-	(*WatchPackRequest)(nil),      // 23: packbench.v1.WatchPackRequest
-	(*WatchPackResponse)(nil),     // 24: packbench.v1.WatchPackResponse
-	(*GetPackResultRequest)(nil),  // 25: packbench.v1.GetPackResultRequest
-	(*GetPackResultResponse)(nil), // 26: packbench.v1.GetPackResultResponse
-	(*FetchLogRequest)(nil),       // 27: packbench.v1.FetchLogRequest
-	(*FetchLogResponse)(nil),      // 28: packbench.v1.FetchLogResponse
-	(*ListPacksRequest)(nil),      // 29: packbench.v1.ListPacksRequest
-	(*ListPacksResponse)(nil),     // 30: packbench.v1.ListPacksResponse
-	(*PackSummary)(nil),           // 31: packbench.v1.PackSummary
-	(*durationpb.Duration)(nil),   // 32: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 33: google.protobuf.Timestamp
+	(*PrepareModelRequest)(nil),   // 7: packbench.v1.PrepareModelRequest
+	(*PrepareModelResponse)(nil),  // 8: packbench.v1.PrepareModelResponse
+	(*ModelInfo)(nil),             // 9: packbench.v1.ModelInfo
+	(*Workload)(nil),              // 10: packbench.v1.Workload
+	(*RunPackRequest)(nil),        // 11: packbench.v1.RunPackRequest
+	(*RunPackResponse)(nil),       // 12: packbench.v1.RunPackResponse
+	(*PackEvent)(nil),             // 13: packbench.v1.PackEvent
+	(*PackAccepted)(nil),          // 14: packbench.v1.PackAccepted
+	(*PackSkipped)(nil),           // 15: packbench.v1.PackSkipped
+	(*MemoryEstimate)(nil),        // 16: packbench.v1.MemoryEstimate
+	(*InstanceStarted)(nil),       // 17: packbench.v1.InstanceStarted
+	(*InstanceFinished)(nil),      // 18: packbench.v1.InstanceFinished
+	(*PackFinished)(nil),          // 19: packbench.v1.PackFinished
+	(*InstanceResult)(nil),        // 20: packbench.v1.InstanceResult
+	(*Timings)(nil),               // 21: packbench.v1.Timings
+	(*RunnerBuffers)(nil),         // 22: packbench.v1.RunnerBuffers
+	(*PackResult)(nil),            // 23: packbench.v1.PackResult
+	(*CancelPackRequest)(nil),     // 24: packbench.v1.CancelPackRequest
+	(*CancelPackResponse)(nil),    // 25: packbench.v1.CancelPackResponse
+	(*WatchPackRequest)(nil),      // 26: packbench.v1.WatchPackRequest
+	(*WatchPackResponse)(nil),     // 27: packbench.v1.WatchPackResponse
+	(*GetPackResultRequest)(nil),  // 28: packbench.v1.GetPackResultRequest
+	(*GetPackResultResponse)(nil), // 29: packbench.v1.GetPackResultResponse
+	(*FetchLogRequest)(nil),       // 30: packbench.v1.FetchLogRequest
+	(*FetchLogResponse)(nil),      // 31: packbench.v1.FetchLogResponse
+	(*ListPacksRequest)(nil),      // 32: packbench.v1.ListPacksRequest
+	(*ListPacksResponse)(nil),     // 33: packbench.v1.ListPacksResponse
+	(*PackSummary)(nil),           // 34: packbench.v1.PackSummary
+	(*durationpb.Duration)(nil),   // 35: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 36: google.protobuf.Timestamp
 }
 var file_packbench_v1_agent_proto_depIdxs = []int32{
 	3,  // 0: packbench.v1.GetHostFactsResponse.allowlist:type_name -> packbench.v1.Allowlist
 	6,  // 1: packbench.v1.PreflightResponse.preflight:type_name -> packbench.v1.PreflightInfo
-	7,  // 2: packbench.v1.RunPackRequest.workload:type_name -> packbench.v1.Workload
-	32, // 3: packbench.v1.RunPackRequest.timeout:type_name -> google.protobuf.Duration
-	10, // 4: packbench.v1.RunPackResponse.event:type_name -> packbench.v1.PackEvent
-	11, // 5: packbench.v1.PackEvent.accepted:type_name -> packbench.v1.PackAccepted
-	12, // 6: packbench.v1.PackEvent.skipped:type_name -> packbench.v1.PackSkipped
-	14, // 7: packbench.v1.PackEvent.instance_started:type_name -> packbench.v1.InstanceStarted
-	15, // 8: packbench.v1.PackEvent.instance_finished:type_name -> packbench.v1.InstanceFinished
-	16, // 9: packbench.v1.PackEvent.pack_finished:type_name -> packbench.v1.PackFinished
-	33, // 10: packbench.v1.PackEvent.at:type_name -> google.protobuf.Timestamp
-	13, // 11: packbench.v1.PackAccepted.memory:type_name -> packbench.v1.MemoryEstimate
-	13, // 12: packbench.v1.PackSkipped.memory:type_name -> packbench.v1.MemoryEstimate
-	33, // 13: packbench.v1.InstanceStarted.started_at:type_name -> google.protobuf.Timestamp
-	17, // 14: packbench.v1.InstanceFinished.result:type_name -> packbench.v1.InstanceResult
-	20, // 15: packbench.v1.PackFinished.result:type_name -> packbench.v1.PackResult
-	33, // 16: packbench.v1.InstanceResult.started_at:type_name -> google.protobuf.Timestamp
-	33, // 17: packbench.v1.InstanceResult.ended_at:type_name -> google.protobuf.Timestamp
-	18, // 18: packbench.v1.InstanceResult.timings:type_name -> packbench.v1.Timings
-	19, // 19: packbench.v1.Timings.buffers:type_name -> packbench.v1.RunnerBuffers
-	32, // 20: packbench.v1.PackResult.start_skew:type_name -> google.protobuf.Duration
-	13, // 21: packbench.v1.PackResult.memory:type_name -> packbench.v1.MemoryEstimate
-	6,  // 22: packbench.v1.PackResult.preflight:type_name -> packbench.v1.PreflightInfo
-	17, // 23: packbench.v1.PackResult.results:type_name -> packbench.v1.InstanceResult
-	33, // 24: packbench.v1.PackResult.started_at:type_name -> google.protobuf.Timestamp
-	33, // 25: packbench.v1.PackResult.ended_at:type_name -> google.protobuf.Timestamp
-	10, // 26: packbench.v1.WatchPackResponse.event:type_name -> packbench.v1.PackEvent
-	20, // 27: packbench.v1.GetPackResultResponse.result:type_name -> packbench.v1.PackResult
-	31, // 28: packbench.v1.ListPacksResponse.packs:type_name -> packbench.v1.PackSummary
-	0,  // 29: packbench.v1.PackSummary.state:type_name -> packbench.v1.PackState
-	1,  // 30: packbench.v1.AgentService.GetHostFacts:input_type -> packbench.v1.GetHostFactsRequest
-	4,  // 31: packbench.v1.AgentService.Preflight:input_type -> packbench.v1.PreflightRequest
-	8,  // 32: packbench.v1.AgentService.RunPack:input_type -> packbench.v1.RunPackRequest
-	21, // 33: packbench.v1.AgentService.CancelPack:input_type -> packbench.v1.CancelPackRequest
-	23, // 34: packbench.v1.AgentService.WatchPack:input_type -> packbench.v1.WatchPackRequest
-	25, // 35: packbench.v1.AgentService.GetPackResult:input_type -> packbench.v1.GetPackResultRequest
-	27, // 36: packbench.v1.AgentService.FetchLog:input_type -> packbench.v1.FetchLogRequest
-	29, // 37: packbench.v1.AgentService.ListPacks:input_type -> packbench.v1.ListPacksRequest
-	2,  // 38: packbench.v1.AgentService.GetHostFacts:output_type -> packbench.v1.GetHostFactsResponse
-	5,  // 39: packbench.v1.AgentService.Preflight:output_type -> packbench.v1.PreflightResponse
-	9,  // 40: packbench.v1.AgentService.RunPack:output_type -> packbench.v1.RunPackResponse
-	22, // 41: packbench.v1.AgentService.CancelPack:output_type -> packbench.v1.CancelPackResponse
-	24, // 42: packbench.v1.AgentService.WatchPack:output_type -> packbench.v1.WatchPackResponse
-	26, // 43: packbench.v1.AgentService.GetPackResult:output_type -> packbench.v1.GetPackResultResponse
-	28, // 44: packbench.v1.AgentService.FetchLog:output_type -> packbench.v1.FetchLogResponse
-	30, // 45: packbench.v1.AgentService.ListPacks:output_type -> packbench.v1.ListPacksResponse
-	38, // [38:46] is the sub-list for method output_type
-	30, // [30:38] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	9,  // 2: packbench.v1.PrepareModelResponse.model:type_name -> packbench.v1.ModelInfo
+	10, // 3: packbench.v1.RunPackRequest.workload:type_name -> packbench.v1.Workload
+	35, // 4: packbench.v1.RunPackRequest.timeout:type_name -> google.protobuf.Duration
+	13, // 5: packbench.v1.RunPackResponse.event:type_name -> packbench.v1.PackEvent
+	14, // 6: packbench.v1.PackEvent.accepted:type_name -> packbench.v1.PackAccepted
+	15, // 7: packbench.v1.PackEvent.skipped:type_name -> packbench.v1.PackSkipped
+	17, // 8: packbench.v1.PackEvent.instance_started:type_name -> packbench.v1.InstanceStarted
+	18, // 9: packbench.v1.PackEvent.instance_finished:type_name -> packbench.v1.InstanceFinished
+	19, // 10: packbench.v1.PackEvent.pack_finished:type_name -> packbench.v1.PackFinished
+	36, // 11: packbench.v1.PackEvent.at:type_name -> google.protobuf.Timestamp
+	16, // 12: packbench.v1.PackAccepted.memory:type_name -> packbench.v1.MemoryEstimate
+	16, // 13: packbench.v1.PackSkipped.memory:type_name -> packbench.v1.MemoryEstimate
+	36, // 14: packbench.v1.InstanceStarted.started_at:type_name -> google.protobuf.Timestamp
+	20, // 15: packbench.v1.InstanceFinished.result:type_name -> packbench.v1.InstanceResult
+	23, // 16: packbench.v1.PackFinished.result:type_name -> packbench.v1.PackResult
+	36, // 17: packbench.v1.InstanceResult.started_at:type_name -> google.protobuf.Timestamp
+	36, // 18: packbench.v1.InstanceResult.ended_at:type_name -> google.protobuf.Timestamp
+	21, // 19: packbench.v1.InstanceResult.timings:type_name -> packbench.v1.Timings
+	22, // 20: packbench.v1.Timings.buffers:type_name -> packbench.v1.RunnerBuffers
+	35, // 21: packbench.v1.PackResult.start_skew:type_name -> google.protobuf.Duration
+	16, // 22: packbench.v1.PackResult.memory:type_name -> packbench.v1.MemoryEstimate
+	6,  // 23: packbench.v1.PackResult.preflight:type_name -> packbench.v1.PreflightInfo
+	20, // 24: packbench.v1.PackResult.results:type_name -> packbench.v1.InstanceResult
+	36, // 25: packbench.v1.PackResult.started_at:type_name -> google.protobuf.Timestamp
+	36, // 26: packbench.v1.PackResult.ended_at:type_name -> google.protobuf.Timestamp
+	9,  // 27: packbench.v1.PackResult.model:type_name -> packbench.v1.ModelInfo
+	13, // 28: packbench.v1.WatchPackResponse.event:type_name -> packbench.v1.PackEvent
+	23, // 29: packbench.v1.GetPackResultResponse.result:type_name -> packbench.v1.PackResult
+	34, // 30: packbench.v1.ListPacksResponse.packs:type_name -> packbench.v1.PackSummary
+	0,  // 31: packbench.v1.PackSummary.state:type_name -> packbench.v1.PackState
+	1,  // 32: packbench.v1.AgentService.GetHostFacts:input_type -> packbench.v1.GetHostFactsRequest
+	4,  // 33: packbench.v1.AgentService.Preflight:input_type -> packbench.v1.PreflightRequest
+	7,  // 34: packbench.v1.AgentService.PrepareModel:input_type -> packbench.v1.PrepareModelRequest
+	11, // 35: packbench.v1.AgentService.RunPack:input_type -> packbench.v1.RunPackRequest
+	24, // 36: packbench.v1.AgentService.CancelPack:input_type -> packbench.v1.CancelPackRequest
+	26, // 37: packbench.v1.AgentService.WatchPack:input_type -> packbench.v1.WatchPackRequest
+	28, // 38: packbench.v1.AgentService.GetPackResult:input_type -> packbench.v1.GetPackResultRequest
+	30, // 39: packbench.v1.AgentService.FetchLog:input_type -> packbench.v1.FetchLogRequest
+	32, // 40: packbench.v1.AgentService.ListPacks:input_type -> packbench.v1.ListPacksRequest
+	2,  // 41: packbench.v1.AgentService.GetHostFacts:output_type -> packbench.v1.GetHostFactsResponse
+	5,  // 42: packbench.v1.AgentService.Preflight:output_type -> packbench.v1.PreflightResponse
+	8,  // 43: packbench.v1.AgentService.PrepareModel:output_type -> packbench.v1.PrepareModelResponse
+	12, // 44: packbench.v1.AgentService.RunPack:output_type -> packbench.v1.RunPackResponse
+	25, // 45: packbench.v1.AgentService.CancelPack:output_type -> packbench.v1.CancelPackResponse
+	27, // 46: packbench.v1.AgentService.WatchPack:output_type -> packbench.v1.WatchPackResponse
+	29, // 47: packbench.v1.AgentService.GetPackResult:output_type -> packbench.v1.GetPackResultResponse
+	31, // 48: packbench.v1.AgentService.FetchLog:output_type -> packbench.v1.FetchLogResponse
+	33, // 49: packbench.v1.AgentService.ListPacks:output_type -> packbench.v1.ListPacksResponse
+	41, // [41:50] is the sub-list for method output_type
+	32, // [32:41] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_packbench_v1_agent_proto_init() }
@@ -3027,24 +3273,24 @@ func file_packbench_v1_agent_proto_init() {
 	if File_packbench_v1_agent_proto != nil {
 		return
 	}
-	file_packbench_v1_agent_proto_msgTypes[6].OneofWrappers = []any{}
-	file_packbench_v1_agent_proto_msgTypes[9].OneofWrappers = []any{
+	file_packbench_v1_agent_proto_msgTypes[9].OneofWrappers = []any{}
+	file_packbench_v1_agent_proto_msgTypes[12].OneofWrappers = []any{
 		(*PackEvent_Accepted)(nil),
 		(*PackEvent_Skipped)(nil),
 		(*PackEvent_InstanceStarted)(nil),
 		(*PackEvent_InstanceFinished)(nil),
 		(*PackEvent_PackFinished)(nil),
 	}
-	file_packbench_v1_agent_proto_msgTypes[17].OneofWrappers = []any{}
-	file_packbench_v1_agent_proto_msgTypes[18].OneofWrappers = []any{}
-	file_packbench_v1_agent_proto_msgTypes[19].OneofWrappers = []any{}
+	file_packbench_v1_agent_proto_msgTypes[20].OneofWrappers = []any{}
+	file_packbench_v1_agent_proto_msgTypes[21].OneofWrappers = []any{}
+	file_packbench_v1_agent_proto_msgTypes[22].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_packbench_v1_agent_proto_rawDesc), len(file_packbench_v1_agent_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   31,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

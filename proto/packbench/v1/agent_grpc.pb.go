@@ -36,6 +36,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	AgentService_GetHostFacts_FullMethodName  = "/packbench.v1.AgentService/GetHostFacts"
 	AgentService_Preflight_FullMethodName     = "/packbench.v1.AgentService/Preflight"
+	AgentService_PrepareModel_FullMethodName  = "/packbench.v1.AgentService/PrepareModel"
 	AgentService_RunPack_FullMethodName       = "/packbench.v1.AgentService/RunPack"
 	AgentService_CancelPack_FullMethodName    = "/packbench.v1.AgentService/CancelPack"
 	AgentService_WatchPack_FullMethodName     = "/packbench.v1.AgentService/WatchPack"
@@ -56,6 +57,14 @@ type AgentServiceClient interface {
 	// Preflight checks a runner binary without running a pack: what kind of
 	// runner it is, how it would be executed, and its version.
 	Preflight(ctx context.Context, in *PreflightRequest, opts ...grpc.CallOption) (*PreflightResponse, error)
+	// PrepareModel makes a synthetic model ready in the agent's state
+	// directory: it writes the model, or reuses one written before whose bytes
+	// still hash to what was recorded. It counts as a pack for the agent's one
+	// pack at a time. Errors: INVALID_ARGUMENT for a reference that does not
+	// parse or a model too large for the agent's limit or disk,
+	// PERMISSION_DENIED when the agent has no model directory,
+	// FAILED_PRECONDITION while a pack runs.
+	PrepareModel(ctx context.Context, in *PrepareModelRequest, opts ...grpc.CallOption) (*PrepareModelResponse, error)
 	// RunPack starts a pack and streams its events until PackFinished, which is
 	// always the last event. The pack keeps running if the stream breaks; use
 	// WatchPack to re-attach and CancelPack to stop it. Errors: INVALID_ARGUMENT
@@ -101,6 +110,16 @@ func (c *agentServiceClient) Preflight(ctx context.Context, in *PreflightRequest
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(PreflightResponse)
 	err := c.cc.Invoke(ctx, AgentService_Preflight_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *agentServiceClient) PrepareModel(ctx context.Context, in *PrepareModelRequest, opts ...grpc.CallOption) (*PrepareModelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PrepareModelResponse)
+	err := c.cc.Invoke(ctx, AgentService_PrepareModel_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +225,14 @@ type AgentServiceServer interface {
 	// Preflight checks a runner binary without running a pack: what kind of
 	// runner it is, how it would be executed, and its version.
 	Preflight(context.Context, *PreflightRequest) (*PreflightResponse, error)
+	// PrepareModel makes a synthetic model ready in the agent's state
+	// directory: it writes the model, or reuses one written before whose bytes
+	// still hash to what was recorded. It counts as a pack for the agent's one
+	// pack at a time. Errors: INVALID_ARGUMENT for a reference that does not
+	// parse or a model too large for the agent's limit or disk,
+	// PERMISSION_DENIED when the agent has no model directory,
+	// FAILED_PRECONDITION while a pack runs.
+	PrepareModel(context.Context, *PrepareModelRequest) (*PrepareModelResponse, error)
 	// RunPack starts a pack and streams its events until PackFinished, which is
 	// always the last event. The pack keeps running if the stream breaks; use
 	// WatchPack to re-attach and CancelPack to stop it. Errors: INVALID_ARGUMENT
@@ -242,6 +269,9 @@ func (UnimplementedAgentServiceServer) GetHostFacts(context.Context, *GetHostFac
 }
 func (UnimplementedAgentServiceServer) Preflight(context.Context, *PreflightRequest) (*PreflightResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Preflight not implemented")
+}
+func (UnimplementedAgentServiceServer) PrepareModel(context.Context, *PrepareModelRequest) (*PrepareModelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PrepareModel not implemented")
 }
 func (UnimplementedAgentServiceServer) RunPack(*RunPackRequest, grpc.ServerStreamingServer[RunPackResponse]) error {
 	return status.Error(codes.Unimplemented, "method RunPack not implemented")
@@ -314,6 +344,24 @@ func _AgentService_Preflight_Handler(srv interface{}, ctx context.Context, dec f
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(AgentServiceServer).Preflight(ctx, req.(*PreflightRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AgentService_PrepareModel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PrepareModelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServiceServer).PrepareModel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AgentService_PrepareModel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServiceServer).PrepareModel(ctx, req.(*PrepareModelRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -419,6 +467,10 @@ var AgentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Preflight",
 			Handler:    _AgentService_Preflight_Handler,
+		},
+		{
+			MethodName: "PrepareModel",
+			Handler:    _AgentService_PrepareModel_Handler,
 		},
 		{
 			MethodName: "CancelPack",

@@ -1,0 +1,118 @@
+package agent_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/packbench/packbench/agent"
+	"github.com/packbench/packbench/pkg/api"
+	"github.com/packbench/packbench/pkg/synth"
+)
+
+func newModelAgent(t *testing.T, modelDir string, l agent.Limits) *agent.Agent {
+	t.Helper()
+	a, err := agent.New(hclog.NewNullLogger(), agent.Config{
+		LogDir: filepath.Join(t.TempDir(), "logs"), ModelDir: modelDir, Limits: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestPrepareModelWritesThenReuses(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "models")
+	a := newModelAgent(t, dir, agent.Limits{})
+	ctx := context.Background()
+
+	spec, err := synth.ParseModelRef("synth:tiny:q4_0:5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := synth.WriteFile(filepath.Join(t.TempDir(), "ref.gguf"), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	m, err := a.PrepareModel(ctx, "synth:tiny:q4_0:5")
+	if err != nil {
+		t.Fatalf("PrepareModel error = %v", err)
+	}
+	if m.SHA256 != want.SHA256 || m.Bytes != want.Bytes || m.Reused {
+		t.Errorf("PrepareModel = %s, %d bytes, reused %t; want %s, %d, false",
+			m.SHA256, m.Bytes, m.Reused, want.SHA256, want.Bytes)
+	}
+	if m.Ref != "synth:tiny:q4_0:5" || m.Shape != "tiny" || m.Type != "q4_0" || m.Seed != 5 ||
+		m.Params != want.Params {
+		t.Errorf("PrepareModel = %+v, want ref synth:tiny:q4_0:5, tiny, q4_0, seed 5, %d params",
+			m, want.Params)
+	}
+	if m.Path != filepath.Join(dir, spec.FileName()) {
+		t.Errorf("PrepareModel path = %q, want %q", m.Path, filepath.Join(dir, spec.FileName()))
+	}
+
+	again, err := a.PrepareModel(ctx, "synth:tiny:q4_0:5")
+	if err != nil || !again.Reused || again.SHA256 != want.SHA256 {
+		t.Errorf("second PrepareModel = %+v, %v; want reused, sha256 %s", again, err, want.SHA256)
+	}
+
+	// a new agent on the same directory (an agent restart) hashes the
+	// file and reuses it; one that finds it changed writes it again
+	fresh := newModelAgent(t, dir, agent.Limits{})
+	if m, err := fresh.PrepareModel(ctx, "synth:tiny:q4_0:5"); err != nil || !m.Reused {
+		t.Errorf("PrepareModel after a restart = %+v, %v; want reused", m, err)
+	}
+	if err := os.WriteFile(m.Path, []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err = a.PrepareModel(ctx, "synth:tiny:q4_0:5")
+	if err != nil || m.Reused || m.SHA256 != want.SHA256 {
+		t.Errorf("PrepareModel after the file changed = %+v, %v; want rewritten, sha256 %s",
+			m, err, want.SHA256)
+	}
+}
+
+func TestPrepareModelRefusals(t *testing.T) {
+	tests := []struct {
+		name     string
+		modelDir string
+		limits   agent.Limits
+		ref      string
+		want     error
+		wantMsg  string
+	}{
+		{"unknown shape", "dir", agent.Limits{}, "synth:huge:q8_0", api.ErrInvalid, `"huge"`},
+		{"unknown type", "dir", agent.Limits{}, "synth:tiny:q5_k", api.ErrInvalid, `"q5_k"`},
+		{"bad seed", "dir", agent.Limits{}, "synth:tiny:q8_0:-1", api.ErrInvalid, `"-1"`},
+		{"a path", "dir", agent.Limits{}, "/etc/passwd", api.ErrInvalid, "synth:"},
+		{"traversal", "dir", agent.Limits{}, "synth:../../x:q8_0", api.ErrInvalid, "shape"},
+		{"no model dir", "", agent.Limits{}, "synth:tiny:q8_0", api.ErrNotAllowed,
+			"no model directory"},
+		{"over the limit", "dir", agent.Limits{MaxSynthBytes: 1 << 20}, "synth:small:q8_0",
+			api.ErrInvalid, "max_synth_bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := ""
+			if tt.modelDir != "" {
+				dir = filepath.Join(t.TempDir(), tt.modelDir)
+			}
+			a := newModelAgent(t, dir, tt.limits)
+			_, err := a.PrepareModel(context.Background(), tt.ref)
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Fatalf("PrepareModel(%q) error = %v, want %v naming %s", tt.ref, err, tt.want,
+					tt.wantMsg)
+			}
+			if dir != "" {
+				if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+					t.Errorf("PrepareModel(%q) left %d files in the model dir", tt.ref, len(ents))
+				}
+			}
+		})
+	}
+}
