@@ -42,6 +42,7 @@ bench: ## run the speed and memory benchmarks (a few minutes)
 	$(GO) test -run '^$$' -bench StartSkew8 -benchtime 50x ./pkg/pack/
 	PACKBENCH_BENCH_SLEEP=60s $(GO) test -run '^$$' -bench IdlePack8 -benchtime 1x ./pkg/pack/
 	$(GO) test -run '^$$' -bench Fleet200 -benchtime 1x ./coordinator/
+	$(GO) test -run '^$$' -bench Write -benchtime 1x ./pkg/synth/
 
 lint: engine ## gofmt, go vet, buf lint and buf format
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \

@@ -136,7 +136,11 @@ func WriteFileContext(ctx context.Context, path string, spec Spec) (Info, error)
 		return Info{}, fmt.Errorf("write synthetic model %s: %w", path, err)
 	}
 	h := sha256.New()
-	n, err := Write(io.MultiWriter(&ctxWriter{ctx: ctx, w: f}, h), spec)
+	aw := newAsyncWriter(&ctxWriter{ctx: ctx, w: f})
+	n, err := Write(io.MultiWriter(h, aw), spec)
+	if cerr := aw.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write synthetic model %s: %w", path, cerr)
+	}
 	if err != nil {
 		return Info{}, err
 	}
