@@ -160,7 +160,7 @@ func TestValidateRequestLimits(t *testing.T) {
 // caseLines reads the lines of the shared runner-output cases, at most max.
 func caseLines(f *testing.F, max int) []string {
 	f.Helper()
-	paths, err := filepath.Glob("/work/shared/cases/*.md")
+	paths, err := filepath.Glob("../../shared/cases/*.md")
 	if err != nil || len(paths) == 0 {
 		f.Fatalf("glob cases: %v, %d files", err, len(paths))
 	}

@@ -19,12 +19,16 @@ import (
 	packbenchv1 "github.com/packbench/packbench/proto/packbench/v1"
 )
 
-// engine is the pinned node-llama-cpp CLI installed under tools/.
-const engine = "/work/main/tools/node_modules/.bin/node-llama-cpp"
+// engineDir holds the pinned node-llama-cpp CLI that `make engine` installs;
+// engine is its command.
+var (
+	engineDir = absPath("../../tools/node_modules")
+	engine    = filepath.Join(engineDir, ".bin", "node-llama-cpp")
+)
 
 // TestRunPackRealEngine runs a pack of 2 real runners over a loopback socket.
 func TestRunPackRealEngine(t *testing.T) {
-	f := newFixture(t, t.TempDir(), true, "/work/main/tools/node_modules")
+	f := newFixture(t, t.TempDir(), true, engineDir)
 	req := api.PackRequest{ID: "real-2x1", Binary: engine, Runner: runner.Auto,
 		ExecMode: runner.ExecAuto, Instances: 2, Threads: 1,
 		Workload: runner.Workload{Model: model, Prompt: "Once upon a time", NPredict: 16,

@@ -26,8 +26,19 @@ import (
 	packbenchv1 "github.com/packbench/packbench/proto/packbench/v1"
 )
 
-// model is the shared tiny model; the memory check reads its metadata.
-const model = "/work/shared/models/llama-2-tiny-random.gguf"
+// model is the shared tiny model beside the checkout; the memory check reads
+// its metadata.
+var model = absPath("../../../shared/models/llama-2-tiny-random.gguf")
+
+// absPath makes a path relative to this package's directory, where go test
+// runs, absolute: the agent refuses relative paths.
+func absPath(rel string) string {
+	p, err := filepath.Abs(rel)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
 
 // fixture is one agent served over gRPC, with its state directory.
 type fixture struct {

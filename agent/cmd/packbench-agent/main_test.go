@@ -25,7 +25,8 @@ import (
 	packbenchv1 "github.com/packbench/packbench/proto/packbench/v1"
 )
 
-const model = "/work/shared/models/llama-2-tiny-random.gguf"
+// model is the shared tiny model beside the checkout, set by TestMain.
+var model string
 
 // agentBin is packbench-agent built by TestMain.
 var agentBin string
@@ -33,6 +34,10 @@ var agentBin string
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "packbench-agent-test")
 	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if model, err = filepath.Abs("../../../../shared/models/llama-2-tiny-random.gguf"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
