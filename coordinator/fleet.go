@@ -1,7 +1,6 @@
 package coordinator
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/packbench/packbench/pkg/jsonfile"
 )
 
 // Agent is one entry of a fleet: where an agent listens and, optionally,
@@ -58,9 +59,7 @@ func ReadFleetFile(path string) ([]Agent, error) {
 	var f struct {
 		Agents []Agent `json:"agents"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	if err := jsonfile.Decode(data, &f); err != nil {
 		return nil, &FleetError{Source: src, Field: jsonField(err), Reason: err.Error()}
 	}
 	if len(f.Agents) == 0 {

@@ -63,6 +63,19 @@ func TestReadFleetFile(t *testing.T) {
 	}
 }
 
+// A syntax error in a hand-written fleet file is located by line and column.
+func TestReadFleetFileSyntaxErrorPosition(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fleet.json")
+	body := "{\"agents\": [\n  {\"address\": \"127.0.0.1:7070\"},\n  {\"address\": \"h2:7070\",}\n]}\n"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := coordinator.ReadFleetFile(path)
+	if err == nil || !strings.Contains(err.Error(), "line 3, column 25: invalid character '}'") {
+		t.Errorf("ReadFleetFile(trailing comma on line 3) = %v, want line 3, column 25", err)
+	}
+}
+
 func TestParseAgentList(t *testing.T) {
 	got, err := coordinator.ParseAgentList("127.0.0.1:7070, [::1]:7071")
 	want := []coordinator.Agent{{Address: "127.0.0.1:7070"}, {Address: "[::1]:7071"}}

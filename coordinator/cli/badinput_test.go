@@ -83,3 +83,19 @@ func TestLocalDryRunOnThisHost(t *testing.T) {
 		t.Errorf("dry run planned no combo on this host:\n%s", stdout)
 	}
 }
+
+// A dry run prints each plan note once, on stdout, not also as a log line.
+func TestLocalDryRunNotesOnce(t *testing.T) {
+	// more reserved cores than any host has always gives a note
+	code, stdout, stderr := runPackbench(t, "local", "--binary", engine(t),
+		"--model", sharedModel(t), "--reserve-cores", "100000", "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit = %d, want 0\n%s", code, stderr)
+	}
+	if n := strings.Count(stdout, "note: --reserve-cores 100000 lowered"); n != 1 {
+		t.Errorf("stdout has the reserve note %d times, want 1:\n%s", n, stdout)
+	}
+	if strings.Contains(stderr, "reserve-cores") {
+		t.Errorf("stderr repeats the note:\n%s", stderr)
+	}
+}

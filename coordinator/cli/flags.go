@@ -169,9 +169,9 @@ func (b *benchFlags) check(local bool) (validated, error) {
 	if synth.IsModelRef(b.model) {
 		if _, err := synth.ParseModelRef(b.model); err != nil {
 			return v, usagef("invalid --model %q: %s; accepted: a .gguf path, or "+
-				"synth:SHAPE:TYPE[:SEED] with SHAPE one of %s, TYPE one of f32, f16, q8_0, "+
-				"q4_0 and SEED a decimal integer", b.model, refProblem(err),
-				strings.Join(synth.ShapeNames(), ", "))
+				"synth:SHAPE:TYPE[:SEED] with SHAPE one of %s, TYPE one of %s "+
+				"and SEED a decimal integer", b.model, refProblem(err),
+				strings.Join(synth.ShapeNames(), ", "), synth.TypeNames)
 		}
 	}
 	if !local && b.model != "" && !synth.IsModelRef(b.model) && !filepath.IsAbs(b.model) {

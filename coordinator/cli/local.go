@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/packbench/packbench/agent"
 	"github.com/packbench/packbench/coordinator"
 	"github.com/packbench/packbench/pkg/api"
@@ -109,7 +111,13 @@ func runLocal(args []string, env Env) error {
 	if bar != nil {
 		progress = bar
 	}
-	run := coordinator.NewHostRun(logger, client, opts, progress)
+	runLogger := logger
+	if bf.dryRun {
+		// a dry run prints the plan's notes itself; logging them too says each twice
+		runLogger = newLogger(logOut, bf.verbose)
+		runLogger.SetLevel(hclog.Error)
+	}
+	run := coordinator.NewHostRun(runLogger, client, opts, progress)
 
 	p, err := run.Plan(ctx)
 	if err != nil {

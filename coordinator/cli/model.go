@@ -5,7 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 
+	"github.com/packbench/packbench/pkg/api"
 	"github.com/packbench/packbench/pkg/memory"
 	"github.com/packbench/packbench/pkg/synth"
 )
@@ -52,14 +55,16 @@ func runModelSynth(args []string, env Env) error {
 		custom.Name = "custom"
 		spec.Shape = custom
 	} else if spec.Shape, err = synth.ShapeByName(*shapeName); err != nil {
-		return usagef("invalid --shape %q: %v", *shapeName, err)
+		return usagef("invalid --shape %q: accepted: %s, custom", *shapeName,
+			strings.Join(synth.ShapeNames(), ", "))
 	}
 	if spec.Type, err = synth.ParseType(*typ); err != nil {
-		return usagef("invalid --type %q: %v", *typ, err)
+		return usagef("invalid --type %q: accepted: %s", *typ, synth.TypeNames)
 	}
 	spec.Seed = *seed
 	if err := spec.Validate(); err != nil {
-		return usagef("invalid model shape: %v", err)
+		return usagef("invalid model shape: %s",
+			strings.TrimSuffix(err.Error(), ": "+api.ErrInvalid.Error()))
 	}
 
 	info, err := synth.WriteFile(*out, spec)
@@ -98,9 +103,15 @@ func runModelInspect(args []string, env Env) error {
 	}
 
 	path := fs.Arg(0)
+	// The parser's own errors repeat the path; say plainly what is missing.
+	if st, err := os.Stat(path); err != nil {
+		return usagef("model inspect: %v", err)
+	} else if !st.Mode().IsRegular() {
+		return usagef("model inspect: %s is not a regular file; want a GGUF file", path)
+	}
 	in, err := synth.Inspect(path)
 	if err != nil {
-		return fmt.Errorf("inspect %s: %w", path, err)
+		return err
 	}
 	// the same estimate the agent's memory check uses before every pack
 	est, err := memory.EstimateFile(path, memory.Options{CtxSize: *ctx, NoMmap: *noMmap})

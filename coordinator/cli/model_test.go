@@ -1,10 +1,13 @@
 package cli_test
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/packbench/packbench/pkg/api"
 )
 
 var shaLine = regexp.MustCompile(`(?m)^sha256 ([0-9a-f]{64})$`)
@@ -56,14 +59,38 @@ func TestModelInspectShowsShapeTypeAndEstimate(t *testing.T) {
 }
 
 func TestModelBadInputExit2(t *testing.T) {
-	for _, args := range [][]string{
-		{"model", "synth", "--shape", "llama-70b", "-o", filepath.Join(t.TempDir(), "x")},
-		{"model", "synth", "--type", "q5_k", "-o", filepath.Join(t.TempDir(), "x")},
-		{"model", "synth", "--shape", "tiny"},
-		{"model", "inspect"},
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x")
+	for _, tt := range []struct {
+		args []string
+		want string // the whole message, after "packbench: "
+	}{
+		{[]string{"model", "synth", "--shape", "llama-70b", "-o", out},
+			`invalid --shape "llama-70b": accepted: llama-13b, llama-1b, llama-3b, llama-7b, ` +
+				"small, tiny, custom"},
+		{[]string{"model", "synth", "--type", "q5_k", "-o", out},
+			`invalid --type "q5_k": accepted: f32, f16, q8_0, q4_0`},
+		{[]string{"model", "synth", "--shape", "custom", "--embd", "100", "--layers", "1",
+			"--heads", "3", "--heads-kv", "1", "--ffn", "64", "--vocab", "300", "--ctx", "64",
+			"-o", out},
+			"invalid model shape: "},
+		{[]string{"model", "synth", "--shape", "tiny"}, "model synth: -o FILE is required"},
+		{[]string{"model", "inspect"}, "model inspect: give exactly one FILE"},
+		{[]string{"model", "inspect", filepath.Join(dir, "missing.gguf")},
+			"model inspect: stat " + filepath.Join(dir, "missing.gguf") +
+				": no such file or directory"},
+		{[]string{"model", "inspect", dir},
+			"model inspect: " + dir + " is not a regular file; want a GGUF file"},
 	} {
-		if code, _, stderr := runPackbench(t, args...); code != 2 {
-			t.Errorf("packbench %v: exit %d, want 2\n%s", args, code, stderr)
+		code, _, stderr := runPackbench(t, tt.args...)
+		msg := strings.TrimSpace(strings.TrimPrefix(stderr, "packbench: "))
+		if code != 2 || !strings.HasPrefix(msg, tt.want) ||
+			strings.Contains(msg, api.ErrInvalid.Error()) {
+			t.Errorf("packbench %v: exit %d, %q; want exit 2 and a message starting %q "+
+				"without %q", tt.args, code, msg, tt.want, api.ErrInvalid.Error())
 		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("refused synth left %s behind: %v", out, err)
 	}
 }

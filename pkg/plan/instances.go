@@ -42,19 +42,18 @@ func parseStepped(raw, v string) ([]int, error) {
 		return nil, instancesError(raw, "a stepped range needs start:step:end")
 	}
 
-	start, err := parseCount(raw, parts[0], "start")
+	n, err := parseInts(raw, parts, "start", "step", "end")
 	if err != nil {
 		return nil, err
 	}
-	step, err := parseInt(raw, parts[1], "step")
-	if err != nil {
+	start, step, end := n[0], n[1], n[2]
+	if err := checkCount(raw, start, "start"); err != nil {
 		return nil, err
 	}
 	if step < 1 {
 		return nil, instancesError(raw, "step must be >= 1")
 	}
-	end, err := parseCount(raw, parts[2], "end")
-	if err != nil {
+	if err := checkCount(raw, end, "end"); err != nil {
 		return nil, err
 	}
 
@@ -71,15 +70,16 @@ func parseDashRange(raw, v string) ([]int, error) {
 		return nil, instancesError(raw, "a range needs exactly one start and one end")
 	}
 
-	start, err := parseCount(raw, parts[0], "start")
+	n, err := parseInts(raw, parts, "start", "end")
 	if err != nil {
 		return nil, err
 	}
-	end, err := parseCount(raw, parts[1], "end")
-	if err != nil {
-		return nil, err
+	for i, what := range []string{"start", "end"} {
+		if err := checkCount(raw, n[i], what); err != nil {
+			return nil, err
+		}
 	}
-	return expandRange(raw, start, 1, end)
+	return expandRange(raw, n[0], 1, n[1])
 }
 
 // expandRange lists start, start+step, ... up to end. All three are already
@@ -104,11 +104,16 @@ func parseList(raw, v string) ([]int, error) {
 	items := strings.Split(v, ",")
 	counts := make([]int, 0, len(items))
 	for _, item := range items {
-		m, err := parseCount(raw, item, "count")
+		m, err := parseInt(raw, item, "count")
 		if err != nil {
 			return nil, err
 		}
 		counts = append(counts, m)
+	}
+	for _, m := range counts {
+		if err := checkCount(raw, m, "count"); err != nil {
+			return nil, err
+		}
 	}
 
 	slices.Sort(counts)
@@ -119,20 +124,30 @@ func parseList(raw, v string) ([]int, error) {
 	return counts, nil
 }
 
-// parseCount parses one instance count and checks 1 <= m <= MaxInstances.
-// what names the part ("start", "end", "count") in the error.
-func parseCount(raw, part, what string) (int, error) {
-	m, err := parseInt(raw, part, what)
-	if err != nil {
-		return 0, err
+// parseInts parses every part before any is range-checked, so that a
+// value with a typo is blamed for the typo, not for another part's bound.
+// whats names the parts in order for errors.
+func parseInts(raw string, parts []string, whats ...string) ([]int, error) {
+	n := make([]int, len(parts))
+	for i, p := range parts {
+		var err error
+		if n[i], err = parseInt(raw, p, whats[i]); err != nil {
+			return nil, err
+		}
 	}
+	return n, nil
+}
+
+// checkCount checks 1 <= m <= MaxInstances. what names the part ("start",
+// "end", "count") in the error.
+func checkCount(raw string, m int, what string) error {
 	if m < 1 {
-		return 0, instancesError(raw, "%s %d: counts must be >= 1", what, m)
+		return instancesError(raw, "%s %d: counts must be >= 1", what, m)
 	}
 	if m > MaxInstances {
-		return 0, instancesError(raw, "%s %d: counts must be <= %d", what, m, MaxInstances)
+		return instancesError(raw, "%s %d: counts must be <= %d", what, m, MaxInstances)
 	}
-	return m, nil
+	return nil
 }
 
 // parseInt parses a trimmed decimal integer, naming the part when it is

@@ -69,6 +69,10 @@ func TestParseInstancesErrors(t *testing.T) {
 		{"1025", "must be <= 1024"},
 		{"99999999999999999999", "out of range"},
 		{"auto,3", "not an integer"},
+		// a typo is named before another part's bound
+		{"0-x", `end "x" is not an integer`},
+		{"0,x", `count "x" is not an integer`},
+		{"0:1:y", `end "y" is not an integer`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -20,6 +20,9 @@ const (
 	Q4_0 Type = "q4_0"
 )
 
+// TypeNames lists the accepted types for messages.
+const TypeNames = "f32, f16, q8_0, q4_0"
+
 // ParseType accepts f32, f16, q8_0 and q4_0, in any case. The error wraps
 // api.ErrInvalid.
 func ParseType(s string) (Type, error) {
@@ -27,8 +30,7 @@ func ParseType(s string) (Type, error) {
 	case F32, F16, Q8_0, Q4_0:
 		return t, nil
 	}
-	return "", fmt.Errorf("type %q: unknown, want one of f32, f16, q8_0, q4_0: %w",
-		s, api.ErrInvalid)
+	return "", fmt.Errorf("type %q: unknown, want one of %s: %w", s, TypeNames, api.ErrInvalid)
 }
 
 // RefPrefix starts every synthetic model reference.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/packbench/packbench/agent"
 	"github.com/packbench/packbench/agent/server"
+	"github.com/packbench/packbench/pkg/jsonfile"
 )
 
 // config is the agent's settings after flags and the config file.
@@ -149,14 +149,11 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 // readConfigFile overlays the settings present in a JSON file onto cfg;
 // unknown keys are refused.
 func readConfigFile(path string, cfg *config) error {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return badf("--config: %v", err)
 	}
-	defer f.Close()
-	dec := json.NewDecoder(f)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(cfg); err != nil {
+	if err := jsonfile.Decode(data, cfg); err != nil {
 		return badf("--config %s: %v", path, err)
 	}
 	return nil

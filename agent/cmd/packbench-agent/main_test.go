@@ -58,6 +58,11 @@ func TestBadSettingsExit2(t *testing.T) {
 		0o644); err != nil {
 		t.Fatal(err)
 	}
+	badJSON := filepath.Join(t.TempDir(), "agent.json")
+	if err := os.WriteFile(badJSON, []byte("{\n  \"listen\": \"127.0.0.1:0\"\n  \"name\": \"a\"\n}\n"),
+		0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -70,6 +75,8 @@ func TestBadSettingsExit2(t *testing.T) {
 			t.TempDir(), "--allow", "/nonexistent/llama"}, "--allow"},
 		{"unknown config field", []string{"--config", cfgFile}, "colour"},
 		{"missing config", []string{"--config", "/nonexistent.json"}, "--config"},
+		{"config missing a comma", []string{"--config", badJSON},
+			"line 3, column 3: invalid character '\"' after object key:value pair"},
 		{"unknown flag", []string{"--frobnicate"}, "frobnicate"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,49 @@
+// Package jsonfile decodes the JSON files that people write by hand (fleet
+// files, agent configs) strictly, with errors that say where in the file
+// the problem is.
+package jsonfile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Decode decodes data, one JSON value, into v. Unknown object keys are
+// refused so that a misspelt setting is not silently ignored, and anything
+// after the value is refused too. Syntax and type errors are wrapped with the
+// line and column where the decoder stopped; errors.As still finds the
+// *json.SyntaxError or *json.UnmarshalTypeError beneath.
+func Decode(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		// Both offsets count the bytes read up to and including the one
+		// the decoder stopped on.
+		switch {
+		case errors.As(err, &se):
+			return fmt.Errorf("%s: %w", Position(data, se.Offset-1), err)
+		case errors.As(err, &te):
+			return fmt.Errorf("%s: %w", Position(data, te.Offset-1), err)
+		}
+		return err
+	}
+	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		return fmt.Errorf("%s: unexpected data after the JSON value",
+			Position(data, int64(len(data)-len(rest))))
+	}
+	return nil
+}
+
+// Position names the 1-based line and column of the byte at 0-based index
+// i of data.
+func Position(data []byte, i int64) string {
+	i = min(max(i, 0), int64(len(data)))
+	before := data[:i]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := len(before) - bytes.LastIndexByte(before, '\n')
+	return fmt.Sprintf("line %d, column %d", line, col)
+}
