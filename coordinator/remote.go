@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
 	"github.com/packbench/packbench/pkg/api"
@@ -52,13 +53,24 @@ func NewRemote(logger hclog.Logger, svc packbenchv1.AgentServiceClient, b Backof
 	return &Remote{logger: logger, svc: svc, backoff: b}
 }
 
+// ClientKeepalive pings an agent that has sent nothing for a while during a
+// call, so that a connection whose peer vanished (a host powered off, a NAT
+// entry dropped) fails the call within Time+Timeout instead of waiting for
+// the pack's own timeout. Agents accept pings this often (see the agent
+// server's keepalive policy); gRPC raises a Time under 10 s to 10 s.
+var ClientKeepalive = keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}
+
 // Dial opens a connection to an agent at address, with creds (mTLS) or in
-// plaintext when creds is nil; it does not block, the first call connects.
-func Dial(address string, creds credentials.TransportCredentials) (*grpc.ClientConn, error) {
+// plaintext when creds is nil, pinging as ClientKeepalive says; it does not
+// block, the first call connects. opts come last and so win.
+func Dial(address string, creds credentials.TransportCredentials,
+	opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	if creds == nil {
 		creds = insecure.NewCredentials()
 	}
-	conn, err := grpc.NewClient(address, grpc.WithTransportCredentials(creds))
+	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(creds),
+		grpc.WithKeepaliveParams(ClientKeepalive)}, opts...)
+	conn, err := grpc.NewClient(address, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", address, err)
 	}

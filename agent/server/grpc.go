@@ -3,11 +3,14 @@ package server
 import (
 	"context"
 	"crypto/x509"
+	"net"
 	"strings"
 	"time"
 
+	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/peer"
 
 	"github.com/packbench/packbench/pkg/certs"
@@ -34,6 +37,10 @@ type Transport struct {
 	PrepareModelTimeout time.Duration `json:"-"`
 	// HandshakeTimeout bounds a new connection's TLS handshake.
 	HandshakeTimeout time.Duration `json:"-"`
+	// MaxConnections bounds the connections served at once; more wait,
+	// unaccepted, until one closes. Each connection costs goroutines and
+	// buffers whether or not it makes calls.
+	MaxConnections int `json:"max_connections"`
 }
 
 // DefaultTransport are the transport bounds of an agent that sets none.
@@ -45,6 +52,9 @@ var DefaultTransport = Transport{
 	// a llama-13b f32 model (49 GiB) on a disk that writes 50 MB/s
 	PrepareModelTimeout: time.Hour,
 	HandshakeTimeout:    10 * time.Second,
+	// a coordinator holds one connection per agent; this leaves room for
+	// several people, retries and monitoring
+	MaxConnections: 64,
 }
 
 // withDefaults fills the zero fields of t from DefaultTransport.
@@ -68,25 +78,44 @@ func (t Transport) withDefaults() Transport {
 	if t.HandshakeTimeout <= 0 {
 		t.HandshakeTimeout = d.HandshakeTimeout
 	}
+	if t.MaxConnections <= 0 {
+		t.MaxConnections = d.MaxConnections
+	}
 	return t
 }
 
+// Keepalive settings. The agent pings a quiet coordinator every
+// serverPingEvery so that a stream whose coordinator vanished ends instead of
+// holding its goroutines until the pack's timeout, and it accepts the
+// coordinator's own pings (coordinator.ClientKeepalive) down to gRPC's
+// client minimum of 10 s; more frequent pings close the connection.
+const (
+	serverPingEvery   = 2 * time.Minute
+	serverPingTimeout = 20 * time.Second
+	clientPingMin     = 10 * time.Second
+)
+
 // GRPCOptions returns the options a grpc.Server for s needs: the transport
-// bounds of Options.Transport, a deadline on every unary call, and a Debug
-// log line per call naming the peer. Add grpc.Creds for TLS.
-//
-// TODO(agent): bound the number of connections too (a counting listener);
-// MaxConcurrentStreams bounds calls per connection only, so many idle
-// connections from an authenticated coordinator still cost goroutines.
+// bounds of Options.Transport, keepalive, a deadline on every unary call,
+// and a Debug log line per call naming the peer. Add grpc.Creds for TLS,
+// and serve on Listener's wrapper to bound the connections.
 func (s *Server) GRPCOptions() []grpc.ServerOption {
 	t := s.opts.Transport
 	return []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(t.MaxRecvMsgBytes),
 		grpc.MaxConcurrentStreams(t.MaxConcurrentStreams),
 		grpc.ConnectionTimeout(t.HandshakeTimeout),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: serverPingEvery,
+			Timeout: serverPingTimeout}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: clientPingMin}),
 		grpc.ChainUnaryInterceptor(s.unaryBounds),
 		grpc.ChainStreamInterceptor(s.streamLog),
 	}
+}
+
+// Listener bounds l to Transport.MaxConnections connections open at once.
+func (s *Server) Listener(l net.Listener) net.Listener {
+	return netutil.LimitListener(l, s.opts.Transport.MaxConnections)
 }
 
 // unaryBounds runs a unary call under its deadline and logs its peer.

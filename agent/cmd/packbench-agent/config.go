@@ -215,6 +215,7 @@ func (c config) validateLimits() error {
 		{"max_n_predict", l.MaxNPredict}, {"max_ctx_size", l.MaxCtxSize},
 		{"max_prompt_bytes", l.MaxPrompt}, {"max_extra_args", l.MaxExtraArgs},
 		{"max_arg_bytes", l.MaxArgLen}, {"max_recv_msg_bytes", l.MaxRecvMsgBytes},
+		{"max_connections", l.MaxConnections},
 		{"max_timeout_seconds", l.MaxTimeoutSeconds},
 		{"rpc_timeout_seconds", l.RPCTimeoutSeconds},
 		{"preflight_timeout_seconds", l.PreflightTimeoutSeconds},

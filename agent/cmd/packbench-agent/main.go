@@ -81,6 +81,7 @@ func serve(logger hclog.Logger, cfg config, a *agent.Agent,
 	}
 	srv := server.New(logger, a, server.Options{StateDir: cfg.StateDir,
 		Transport: cfg.transport()})
+	lis = srv.Listener(lis)
 	opts := srv.GRPCOptions()
 	if creds != nil {
 		opts = append(opts, grpc.Creds(creds))

@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/packbench/packbench/pkg/api"
 	"github.com/packbench/packbench/pkg/runner"
@@ -236,4 +238,61 @@ func readDatagram(t *testing.T, conn *net.UnixConn) string {
 		t.Fatalf("read notify socket: %v", err)
 	}
 	return string(buf[:n])
+}
+
+// TestMaxConnections starts the agent with limits.max_connections 2: a
+// third connection gets no answer until one of the first two closes.
+func TestMaxConnections(t *testing.T) {
+	cfgFile := filepath.Join(t.TempDir(), "agent.json")
+	if err := os.WriteFile(cfgFile, []byte(`{"limits": {"max_connections": 2}}`),
+		0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(agentBin, "--config", cfgFile, "--listen", "127.0.0.1:0",
+		"--state-dir", t.TempDir(), "--name", "conn-test")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start agent: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	addr, _ := listenAddress(t, bufio.NewScanner(stderr))
+
+	facts := func(conn *grpc.ClientConn, wait time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		_, err := packbenchv1.NewAgentServiceClient(conn).GetHostFacts(ctx,
+			&packbenchv1.GetHostFactsRequest{})
+		return err
+	}
+	var conns []*grpc.ClientConn
+	for range 3 {
+		conn, err := grpc.NewClient(addr,
+			grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conns = append(conns, conn)
+	}
+	for i, conn := range conns[:2] {
+		if err := facts(conn, 30*time.Second); err != nil {
+			t.Fatalf("connection %d: GetHostFacts = %v, want an answer", i+1, err)
+		}
+	}
+	if err := facts(conns[2], 2*time.Second); status.Code(err) != codes.DeadlineExceeded {
+		t.Errorf("third connection: GetHostFacts = %v, want DeadlineExceeded while two "+
+			"are open", err)
+	}
+	if err := conns[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := facts(conns[2], 30*time.Second); err != nil {
+		t.Errorf("third connection after one closed: GetHostFacts = %v, want an answer", err)
+	}
 }
