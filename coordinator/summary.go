@@ -41,12 +41,15 @@ type HostSummary struct {
 
 // FleetDocument is fleet.json.
 type FleetDocument struct {
-	Tool        string        `json:"tool"`
-	Version     string        `json:"version"`
-	GeneratedAt time.Time     `json:"generated_at"`
-	Stamp       string        `json:"stamp"`
-	Complete    bool          `json:"complete"`
-	Hosts       []HostSummary `json:"hosts"`
+	Tool        string    `json:"tool"`
+	Version     string    `json:"version"`
+	GeneratedAt time.Time `json:"generated_at"`
+	Stamp       string    `json:"stamp"`
+	Complete    bool      `json:"complete"`
+	// Flags are the sweep's benchmark flags as given, by name, so that a
+	// resume can run the rest of it with the same settings.
+	Flags map[string]string `json:"flags,omitempty"`
+	Hosts []HostSummary     `json:"hosts"`
 }
 
 func factsCell(f func(host.Facts) string) func(HostSummary) string {

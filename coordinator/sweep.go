@@ -47,6 +47,8 @@ type SweepOptions struct {
 	Dial   Dialer
 	// Progress returns the progress of the host named name; nil for none.
 	Progress func(name string) Progress
+	// Flags are recorded in fleet.json for a later resume.
+	Flags map[string]string
 }
 
 // ErrNothingToResume: --resume found no fleet.json in the outdir.
@@ -107,7 +109,7 @@ func (s *Sweep) Run(ctx context.Context) (FleetDocument, error) {
 		}
 	}()
 	s.doc = FleetDocument{Tool: "packbench", Version: Version, Stamp: stamp,
-		Hosts: s.summaries(hosts, prior)}
+		Flags: s.opts.Flags, Hosts: s.summaries(hosts, prior)}
 	if err := s.writeFleet(); err != nil {
 		return s.doc, err
 	}
@@ -148,7 +150,13 @@ func (s *Sweep) readPrior() (*FleetDocument, error) {
 	if !s.opts.Resume {
 		return nil, nil
 	}
-	path := filepath.Join(s.opts.OutDir, "fleet.json")
+	return ReadFleetDocument(s.opts.OutDir)
+}
+
+// ReadFleetDocument reads the fleet.json of the sweep in outDir; the error
+// wraps ErrNothingToResume when there is none.
+func ReadFleetDocument(outDir string) (*FleetDocument, error) {
+	path := filepath.Join(outDir, "fleet.json")
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s does not exist", ErrNothingToResume, path)

@@ -44,6 +44,11 @@ func runSweep(args []string, env Env) error {
 	if fs.NArg() > 0 {
 		return usagef("sweep: unexpected argument %q (flags start with --)", fs.Arg(0))
 	}
+	if *resume {
+		if err := resumeFlags(fs, *outDir); err != nil {
+			return err
+		}
+	}
 	agents, err := sweepAgents(*agentList, *fleetFile, *resume)
 	if err != nil {
 		return err
@@ -80,7 +85,7 @@ func runSweep(args []string, env Env) error {
 	}
 
 	opts := coordinator.SweepOptions{
-		Agents: agents, OutDir: *outDir, Resume: *resume, Dial: dial,
+		Agents: agents, OutDir: *outDir, Resume: *resume, Dial: dial, Flags: givenFlags(fs),
 		Host: coordinator.Options{
 			Binary: bf.binary, Runner: v.kind, ExecMode: v.mode, NoPreflight: bf.noPreflight,
 			Workload: v.workload, Plan: v.spec, Timeout: v.timeout,

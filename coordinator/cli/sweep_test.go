@@ -275,10 +275,13 @@ func TestSweepKilledAgentFailsItsHostAndResumeFinishesIt(t *testing.T) {
 		t.Fatalf("killed host b kept %d rows, want 1 to 3", n)
 	}
 
-	// the same agent comes back on the same address with the same state
+	// the same agent comes back on the same address with the same state;
+	// the resume names only the outdir (and one flag as it was) and runs the
+	// rest with the sweep's recorded flags
 	old := agents["b"]
 	agents["b"] = startAgent(t, "agent-b", old.addr, old.stateDir, old.allow...)
-	code, stdout, stderr := runPackbench(t, append([]string{"sweep", "--resume"}, args...)...)
+	code, stdout, stderr := runPackbench(t, "sweep", "--resume", "--outdir", out,
+		"--n-predict", "16")
 	if code != 0 {
 		t.Fatalf("sweep --resume exit = %d, want 0\nstdout:\n%s\nstderr:\n%s",
 			code, stdout, stderr)
@@ -387,5 +390,43 @@ func TestSweepBadFleetExit2NamingTheField(t *testing.T) {
 				t.Errorf("stderr does not name %s:\n%s", tt.field, stderr)
 			}
 		})
+	}
+}
+
+// TestSweepResumeRefusesOtherFlags resumes a recorded sweep with flags that
+// differ from it: the resume must refuse before contacting any agent,
+// naming each flag, its value and the recorded one.
+func TestSweepResumeRefusesOtherFlags(t *testing.T) {
+	out := t.TempDir()
+	doc := `{"tool":"packbench","stamp":"20261204-120000","flags":{"binary":"/opt/llama",` +
+		`"model":"synth:tiny:q8_0","n-predict":"16","instances":"1-4"},` +
+		`"hosts":[{"name":"a","address":"127.0.0.1:1","dir":"a","status":"failed"}]}`
+	if err := os.WriteFile(filepath.Join(out, "fleet.json"), []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-n", "64"}, []string{`--n-predict "64" (the sweep used "16")`}},
+		{[]string{"--model", "synth:small:q8_0", "--ctx-size", "512"},
+			[]string{`--model "synth:small:q8_0" (the sweep used "synth:tiny:q8_0")`,
+				`--ctx-size "512" (the sweep used the default "4096")`}},
+	}
+	for _, tt := range tests {
+		args := append([]string{"sweep", "--resume", "--outdir", out}, tt.args...)
+		code, _, stderr := runPackbench(t, args...)
+		if code != 2 {
+			t.Errorf("packbench %v: exit %d, want 2\n%s", args, code, stderr)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("packbench %v: stderr lacks %q:\n%s", args, w, stderr)
+			}
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(out, "fleet.json"))
+	if err != nil || string(data) != doc {
+		t.Errorf("refused resume changed fleet.json: %v\n%s", err, data)
 	}
 }

@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/packbench/packbench/coordinator"
+)
+
+// flagAliases maps a short flag to the long name it is recorded under.
+var flagAliases = map[string]string{"n": "n-predict", "v": "verbose"}
+
+// notRecorded are benchmark flags that change how a run is shown, not what
+// it measures; a resume may change them freely.
+var notRecorded = map[string]bool{"dry-run": true, "verbose": true}
+
+func canonicalFlag(name string) string {
+	if long, ok := flagAliases[name]; ok {
+		return long
+	}
+	return name
+}
+
+// recordedFlagNames are the names of the flags a sweep records: every
+// benchmark flag but those of notRecorded, by their long names.
+func recordedFlagNames() []string {
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	var bf benchFlags
+	bf.register(fs)
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) {
+		if name := canonicalFlag(f.Name); name == f.Name && !notRecorded[name] {
+			names = append(names, name)
+		}
+	})
+	return names
+}
+
+// givenFlags are the recorded flags that were set on fs, by long name, as
+// their parsed values print.
+func givenFlags(fs *flag.FlagSet) map[string]string {
+	keep := map[string]bool{}
+	for _, name := range recordedFlagNames() {
+		keep[name] = true
+	}
+	out := map[string]string{}
+	fs.Visit(func(f *flag.Flag) {
+		if name := canonicalFlag(f.Name); keep[name] {
+			out[name] = f.Value.String()
+		}
+	})
+	return out
+}
+
+// resumeFlags gives fs the benchmark flags recorded by the sweep in outDir,
+// so that a resume measures the rest of the plan as the sweep began it. A
+// flag given again must have its recorded value (or, if the sweep did not
+// set it, its default): a different one would mix two workloads in one
+// results.csv, so it is refused. A sweep that recorded no flags leaves fs as
+// it is.
+func resumeFlags(fs *flag.FlagSet, outDir string) error {
+	doc, err := coordinator.ReadFleetDocument(outDir)
+	if errors.Is(err, coordinator.ErrNothingToResume) {
+		return usagef("invalid --resume: %v", err)
+	}
+	if err != nil {
+		return err
+	}
+	if doc.Flags == nil {
+		return nil
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[canonicalFlag(f.Name)] = true })
+
+	var conflicts []string
+	for _, name := range recordedFlagNames() {
+		f := fs.Lookup(name)
+		rec, recorded := doc.Flags[name]
+		switch {
+		case set[name] && recorded && f.Value.String() != rec:
+			conflicts = append(conflicts, fmt.Sprintf("--%s %q (the sweep used %q)", name,
+				f.Value.String(), rec))
+		case set[name] && !recorded && f.Value.String() != f.DefValue:
+			conflicts = append(conflicts, fmt.Sprintf("--%s %q (the sweep used the "+
+				"default %q)", name, f.Value.String(), f.DefValue))
+		case !set[name] && recorded:
+			if err := fs.Set(name, rec); err != nil {
+				return fmt.Errorf("resume: flag --%s %q recorded in %s/fleet.json: %w",
+					name, rec, outDir, err)
+			}
+		}
+	}
+	if len(conflicts) > 0 {
+		slices.Sort(conflicts)
+		return usagef("invalid --resume: %s differ from the sweep in %s; drop them to "+
+			"resume with its settings, or give a new --outdir to start another sweep",
+			strings.Join(conflicts, ", "), outDir)
+	}
+	return nil
+}
