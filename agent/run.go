@@ -62,6 +62,9 @@ func (a *Agent) RunPack(ctx context.Context, req api.PackRequest,
 		if err != nil {
 			return result.Pack{}, err
 		}
+		// Reused tells a run whether it paid for the writing; that is said
+		// once, by PrepareModel, not by every pack that runs on the file
+		m.Reused = false
 		model = &m
 		// a synthetic model's weights mean nothing, so only a runner told
 		// to ignore end-of-stream is sure to generate every token asked for

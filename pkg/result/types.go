@@ -112,6 +112,7 @@ type Model struct {
 	Seed   uint64 `json:"seed,omitempty"`
 	Params int64  `json:"params,omitempty"`
 	// Reused is true when the agent found the synthetic model already
-	// written and its hash unchanged.
+	// written and its hash unchanged. Only a run's model says it (results.json's
+	// top-level "model"); a pack's is always false.
 	Reused bool `json:"reused,omitempty"`
 }
