@@ -260,10 +260,7 @@ func (a *Agent) memoryCheck(bin string, kind runner.Kind,
 	a.mu.Unlock()
 	if !ok {
 		var err error
-		opt := memory.Options{CtxSize: req.Workload.CtxSize, NoMmap: noMmap}
-		if kind == runner.NodeLlamaCpp {
-			opt.RuntimeOverheadBytes = memory.NodeRuntimeOverheadBytes
-		}
+		opt := runner.MemoryOptions(kind, req.Workload.CtxSize, req.Workload.ExtraArgs)
 		est, err = memory.EstimateFile(model, opt)
 		if err != nil {
 			return result.Memory{}, false, fmt.Errorf("estimate memory: %w", err)

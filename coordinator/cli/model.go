@@ -10,6 +10,7 @@ import (
 
 	"github.com/packbench/packbench/pkg/api"
 	"github.com/packbench/packbench/pkg/memory"
+	"github.com/packbench/packbench/pkg/runner"
 	"github.com/packbench/packbench/pkg/synth"
 )
 
@@ -52,6 +53,21 @@ func runModelSynth(args []string, env Env) error {
 	var spec synth.Spec
 	var err error
 	if *shapeName == "custom" {
+		var missing []string
+		for _, d := range []struct {
+			flag string
+			v    int
+		}{{"--embd", custom.Embd}, {"--layers", custom.Layers}, {"--heads", custom.Heads},
+			{"--heads-kv", custom.HeadsKV}, {"--ffn", custom.FFN}, {"--vocab", custom.Vocab},
+			{"--ctx", custom.Ctx}} {
+			if d.v == 0 {
+				missing = append(missing, d.flag)
+			}
+		}
+		if len(missing) > 0 {
+			return usagef("model synth --shape custom needs every dimension; missing: %s",
+				strings.Join(missing, ", "))
+		}
 		custom.Name = "custom"
 		spec.Shape = custom
 	} else if spec.Shape, err = synth.ShapeByName(*shapeName); err != nil {
@@ -71,8 +87,16 @@ func runModelSynth(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	// a custom shape has no model reference: --model synth: takes named shapes
+	what := spec.String()
+	if *shapeName == "custom" {
+		s := spec.Shape
+		what = fmt.Sprintf("custom shape (embd %d, layers %d, heads %d, kv heads %d, ffn %d, "+
+			"vocab %d, context %d), %s, seed %d", s.Embd, s.Layers, s.Heads, s.HeadsKV, s.FFN,
+			s.Vocab, s.Ctx, spec.Type, spec.Seed)
+	}
 	fmt.Fprintf(env.Stdout, "wrote %s: %s, %d bytes (%.1f MiB), %d parameters\nsha256 %s\n",
-		info.Path, spec, info.Bytes, float64(info.Bytes)/(1<<20), info.Params, info.SHA256)
+		info.Path, what, info.Bytes, float64(info.Bytes)/(1<<20), info.Params, info.SHA256)
 	return nil
 }
 
@@ -81,6 +105,7 @@ func runModelSynth(args []string, env Env) error {
 type inspection struct {
 	synth.Inspection
 	Estimate  memory.Estimate `json:"estimate"`
+	Runner    runner.Kind     `json:"runner"`
 	Instances int             `json:"instances"`
 	TotalMiB  float64         `json:"pack_total_mib"`
 }
@@ -91,18 +116,30 @@ func runModelInspect(args []string, env Env) error {
 	ctx := fs.Int("ctx-size", defaultCtxSize, "context size the estimate is for")
 	instances := fs.Int("instances", 1, "instances of the pack the estimate is for")
 	noMmap := fs.Bool("no-mmap", false, "estimate as if the runners were given --no-mmap")
+	kindFlag := fs.String("runner", string(runner.LlamaCompletion),
+		"the runner the estimate is for (node-llama-cpp costs more per instance): "+
+			kindNames())
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
 	}
-	if fs.NArg() != 1 {
-		return usagef("model inspect: give exactly one FILE")
+	if len(files) != 1 {
+		return usagef("model inspect: give exactly one FILE (got %d)", len(files))
 	}
 	if *ctx < 1 || *instances < 1 {
 		return usagef("model inspect: --ctx-size and --instances must be 1 or more")
 	}
+	kind, err := runner.ParseKind(*kindFlag)
+	if err != nil || kind == runner.Auto {
+		return usagef("invalid --runner %q: accepted: %s", *kindFlag, kindNames())
+	}
+	var extra []string
+	if *noMmap {
+		extra = []string{"--no-mmap"}
+	}
 
-	path := fs.Arg(0)
+	path := files[0]
 	// The parser's own errors repeat the path; say plainly what is missing.
 	if st, err := os.Stat(path); err != nil {
 		return usagef("model inspect: %v", err)
@@ -114,11 +151,11 @@ func runModelInspect(args []string, env Env) error {
 		return err
 	}
 	// the same estimate the agent's memory check uses before every pack
-	est, err := memory.EstimateFile(path, memory.Options{CtxSize: *ctx, NoMmap: *noMmap})
+	est, err := memory.EstimateFile(path, runner.MemoryOptions(kind, *ctx, extra))
 	if err != nil {
 		return fmt.Errorf("estimate %s: %w", path, err)
 	}
-	res := inspection{Inspection: in, Estimate: est, Instances: *instances,
+	res := inspection{Inspection: in, Estimate: est, Runner: kind, Instances: *instances,
 		TotalMiB: float64(est.TotalBytes(*instances)) / (1 << 20)}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
@@ -127,6 +164,36 @@ func runModelInspect(args []string, env Env) error {
 	}
 	printInspection(env.Stdout, res)
 	return nil
+}
+
+// kindNames lists the concrete runner kinds for messages.
+func kindNames() string {
+	names := make([]string, len(runner.Kinds))
+	for i, k := range runner.Kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}
+
+// parseInterspersed parses fs from args, allowing flags after the
+// positional arguments too (`inspect FILE --json`), and returns the
+// positional ones. A lone "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, flagErr(err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
 }
 
 func printInspection(w io.Writer, r inspection) {
@@ -138,8 +205,8 @@ func printInspection(w io.Writer, r inspection) {
 		"context %d\n", r.Embd, r.Layers, r.Heads, r.HeadsKV, r.FFN, r.Vocab, r.CtxTrain)
 	fmt.Fprintf(w, "parameters: %d\n", r.Params)
 	e := r.Estimate
-	fmt.Fprintf(w, "memory (ctx %d, %s): weights %.1f MiB%s, per instance %.1f MiB "+
-		"(KV %.1f, compute %.1f, output %.1f, overhead %.1f)\n", e.CtxSize, e.Source,
+	fmt.Fprintf(w, "memory (%s, ctx %d, %s): weights %.1f MiB%s, per instance %.1f MiB "+
+		"(KV %.1f, compute %.1f, output %.1f, overhead %.1f)\n", r.Runner, e.CtxSize, e.Source,
 		mib(e.WeightsBytes), map[bool]string{true: " shared (mmap)", false: " per instance"}[e.Mmap],
 		mib(e.PerInstanceBytes()), mib(e.KVBytes), mib(e.ComputeBytes), mib(e.OutputBytes),
 		mib(e.OverheadBytes))

@@ -51,7 +51,7 @@ func TestModelInspectShowsShapeTypeAndEstimate(t *testing.T) {
 		t.Fatalf("model inspect: exit %d\n%s", code, stderr)
 	}
 	for _, want := range []string{"type Q4_0", "embd 256, layers 3, heads 4, kv heads 2, ffn 512",
-		"vocab 2048", "context 1024", "memory (ctx 512, gguf)", "pack of 3:"} {
+		"vocab 2048", "context 1024", "memory (llama-completion, ctx 512, gguf)", "pack of 3:"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("model inspect output lacks %q:\n%s", want, stdout)
 		}
@@ -75,6 +75,9 @@ func TestModelBadInputExit2(t *testing.T) {
 			"-o", out},
 			"invalid model shape: "},
 		{[]string{"model", "synth", "--shape", "tiny"}, "model synth: -o FILE is required"},
+		{[]string{"model", "synth", "--shape", "custom", "--embd", "256", "--ctx", "512",
+			"-o", out}, "model synth --shape custom needs every dimension; missing: --layers, " +
+			"--heads, --heads-kv, --ffn, --vocab"},
 		{[]string{"model", "inspect"}, "model inspect: give exactly one FILE"},
 		{[]string{"model", "inspect", filepath.Join(dir, "missing.gguf")},
 			"model inspect: stat " + filepath.Join(dir, "missing.gguf") +

@@ -57,8 +57,10 @@ func runSweep(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	if err := coordinator.CheckOutDir(*outDir); err != nil && !bf.dryRun {
-		return usagef("invalid --outdir %q: cannot write there: %v", *outDir, err)
+	if !bf.dryRun {
+		if err := coordinator.CheckOutDir(*outDir); err != nil {
+			return usagef("invalid --outdir %q: cannot write there: %v", *outDir, err)
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,10 +28,11 @@ func TestSweepOverMutualTLS(t *testing.T) {
 		"--tls-key", filepath.Join(fleet, "packbench-agent-a1-key.pem"),
 		"--tls-ca", filepath.Join(fleet, "packbench-ca.pem")})
 
+	out := filepath.Join(t.TempDir(), "out")
 	sweep := func(dir string) (int, string, string) {
 		return runPackbench(t, "sweep", "--agents", a.addr, "--binary", eng, "--model", model,
 			"--instances", "1", "--threads-min", "1", "--reserve-cores", "0", "--dry-run",
-			"--outdir", filepath.Join(t.TempDir(), "out"),
+			"--outdir", out,
 			"--tls-cert", filepath.Join(dir, "packbench-coordinator-me.pem"),
 			"--tls-key", filepath.Join(dir, "packbench-coordinator-me-key.pem"),
 			"--tls-ca", filepath.Join(fleet, "packbench-ca.pem"))
@@ -39,6 +41,9 @@ func TestSweepOverMutualTLS(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "plan") {
 		t.Fatalf("sweep over mTLS: exit %d, want 0 and a plan\nstdout:\n%s\nstderr:\n%s",
 			code, stdout, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("dry run made its --outdir %s: %v, want it left alone", out, err)
 	}
 	if code, _, stderr := sweep(other); code == 0 {
 		t.Errorf("sweep with another CA's certificate: exit 0, want a refusal\n%s", stderr)

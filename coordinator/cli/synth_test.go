@@ -4,11 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/packbench/packbench/pkg/memory"
 	"github.com/packbench/packbench/pkg/result"
 	"github.com/packbench/packbench/pkg/synth"
 )
@@ -133,7 +135,7 @@ func TestLocalSyntheticModelWrittenOnceThenReused(t *testing.T) {
 	spec, want := synthSum(t, ref)
 	modelDir := filepath.Join(t.TempDir(), "models")
 
-	run := func() result.Model {
+	run := func() (result.Model, string) {
 		t.Helper()
 		out := filepath.Join(t.TempDir(), "out")
 		code, stdout, stderr := runPackbench(t, "local", "--binary", engine(t), "--model", ref,
@@ -147,10 +149,10 @@ func TestLocalSyntheticModelWrittenOnceThenReused(t *testing.T) {
 		if !strings.Contains(stdout, "sha256 "+want) {
 			t.Errorf("stdout does not show the model's sha256 %s:\n%s", want, stdout)
 		}
-		return docModel(t, out)
+		return docModel(t, out), out
 	}
 
-	first := run()
+	first, out := run()
 	if first.Reused || first.SHA256 != want || first.Path != filepath.Join(modelDir,
 		spec.FileName()) {
 		t.Errorf("first run model = %+v, want written to %s with sha256 %s", first, modelDir, want)
@@ -159,11 +161,33 @@ func TestLocalSyntheticModelWrittenOnceThenReused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	second := run()
+	second, _ := run()
 	if !second.Reused || second.SHA256 != want {
 		t.Errorf("second run model = %+v, want reused with sha256 %s", second, want)
 	}
 	if st2, err := os.Stat(first.Path); err != nil || !st2.ModTime().Equal(st.ModTime()) {
 		t.Errorf("second run rewrote %s (%v)", first.Path, err)
+	}
+
+	// model inspect prints the estimate the pack's memory check used; flags
+	// may follow the file
+	code, stdout, stderr := runPackbench(t, "model", "inspect", first.Path, "--runner",
+		"node-llama-cpp", "--ctx-size", "256", "--instances", "2", "--json")
+	if code != 0 {
+		t.Fatalf("model inspect exit = %d\n%s", code, stderr)
+	}
+	var in struct {
+		Estimate memory.Estimate `json:"estimate"`
+		Total    float64         `json:"pack_total_mib"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &in); err != nil {
+		t.Fatalf("model inspect --json: %v\n%s", err, stdout)
+	}
+	_, rows := readCSV(t, filepath.Join(out, "results.csv"))
+	got := fmt.Sprintf("%.2f %.2f", float64(in.Estimate.PerInstanceBytes())/(1<<20), in.Total)
+	if len(rows) != 1 || got != rows[0]["per_instance_mem_mib_est"]+" "+
+		rows[0]["total_mem_mib_est"] {
+		t.Errorf("model inspect per instance and pack MiB = %s; the run's check used %v", got,
+			rows)
 	}
 }

@@ -36,7 +36,7 @@ type Inspection struct {
 func Inspect(path string) (Inspection, error) {
 	f, err := gguf.ParseGGUFFile(path)
 	if err != nil {
-		return Inspection{}, fmt.Errorf("inspect %s: %w", path, err)
+		return Inspection{}, fmt.Errorf("inspect %s: not a GGUF file it can read: %w", path, err)
 	}
 	m := f.Metadata()
 	a := f.Architecture()

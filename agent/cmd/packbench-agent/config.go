@@ -100,7 +100,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&file, "config", "", "JSON file with the same settings")
 	fs.StringVar(&flags.LogLevel, "log-level", def.LogLevel, "trace, debug, info, warn or error")
 	fs.StringVar(&flags.TLSCert, "tls-cert", "", "the agent's certificate (PEM), "+
-		"from `packbench tls cert create --role agent`")
+		"from 'packbench tls cert create --agent'")
 	fs.StringVar(&flags.TLSKey, "tls-key", "", "the key of --tls-cert (PEM)")
 	fs.StringVar(&flags.TLSCA, "tls-ca", "", "the fleet's CA certificate (PEM); "+
 		"clients need a coordinator certificate it signed")

@@ -296,3 +296,18 @@ func TestMaxConnections(t *testing.T) {
 		t.Errorf("third connection after one closed: GetHostFacts = %v, want an answer", err)
 	}
 }
+
+// TestHelp prints the flags with plain value names and exits 0.
+func TestHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if got := run([]string{"-h"}, &stdout, &stderr); got != 0 {
+		t.Fatalf("run(-h) = %d, want 0; stderr: %s", got, stderr.String())
+	}
+	help := stdout.String() + stderr.String()
+	for _, want := range []string{"-tls-cert string", "packbench tls cert create --agent",
+		"-listen string", "-config string"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("-h output lacks %q:\n%s", want, help)
+		}
+	}
+}
