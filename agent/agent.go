@@ -195,7 +195,8 @@ func (a *Agent) checkPath(what, p string) (string, error) {
 			return r, nil
 		}
 	}
-	return "", fmt.Errorf("%w: %s %q (resolved %q) is outside the agent's allowlist",
+	return "", fmt.Errorf("%w: %s %q (resolved %q) is outside the agent's allowlist; "+
+		"add it or its directory to the agent's --allow (allow in its config)",
 		api.ErrNotAllowed, what, p, r)
 }
 

@@ -150,6 +150,12 @@ type HostRun struct {
 	doc Document
 }
 
+// ModelRequired says that a runner of kind k needs --model and what it takes.
+func ModelRequired(k runner.Kind) string {
+	return fmt.Sprintf("--model is required for runner %s: pass the path of a .gguf file "+
+		"or synth:SHAPE:TYPE[:SEED] for a synthetic model", k)
+}
+
 // NewHostRun prepares a run; progress may be nil.
 func NewHostRun(logger hclog.Logger, client Client, opts Options, progress Progress) *HostRun {
 	if progress == nil {
@@ -189,6 +195,10 @@ func (h *HostRun) Run(ctx context.Context) (Document, error) {
 	}
 	h.logger.Info("runner identified", "runner", pf.Kind, "exec_mode", pf.ExecMode,
 		"version", pf.Version)
+	// refuse once here rather than in every pack
+	if o.Workload.Model == "" && pf.Kind != runner.Llamafile {
+		return h.doc, fmt.Errorf("%w: %s", api.ErrInvalid, ModelRequired(pf.Kind))
+	}
 
 	h.doc.Tool, h.doc.Version = "packbench", Version
 	h.doc.Runner = result.Runner{Binary: o.Binary, Kind: string(pf.Kind),

@@ -234,11 +234,12 @@ func (b *benchFlags) check(local bool) (validated, error) {
 		v.workload.TopK = &b.topK.v
 	}
 
-	if _, err := plan.ParseInstances(b.instances); err != nil {
-		return v, usagef("%v", err)
-	}
 	v.spec = plan.Spec{Instances: b.instances, ThreadsMin: b.threadsMin,
 		ThreadsMax: b.threadsMax, LadderSpan: b.ladderSpan, ReserveCores: b.reserveCores}
+	// the host-independent bounds, so that a sweep refuses them up front
+	if err := v.spec.Validate(); err != nil {
+		return v, usagef("%v", err)
+	}
 	v.timeout = time.Duration(b.timeoutS * float64(time.Second))
 	return v, nil
 }

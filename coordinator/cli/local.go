@@ -167,7 +167,7 @@ func needModel(ctx context.Context, ag coordinator.Client, bf benchFlags, v vali
 		return fmt.Errorf("preflight %s: %w", bf.binary, err)
 	}
 	if pf.Kind != runner.Llamafile {
-		return usagef("--model is required for runner %s: pass the path of a .gguf file", pf.Kind)
+		return usagef("%s", coordinator.ModelRequired(pf.Kind))
 	}
 	return nil
 }

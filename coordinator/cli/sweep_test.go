@@ -377,6 +377,11 @@ func TestSweepBadFleetExit2NamingTheField(t *testing.T) {
 		{"both", []string{"--agents", "127.0.0.1:1", "--fleet", "x"}, "--agents and --fleet"},
 		{"none", nil, "--agents or --fleet"},
 		{"relative binary", []string{"--agents", "127.0.0.1:1", "--binary", "rel/bin"}, "--binary"},
+		// refused before any agent is asked (this one does not listen)
+		{"threads-max beyond any host", []string{"--agents", "127.0.0.1:1", "--threads-max",
+			"5000"}, "--threads-max"},
+		{"ladder-span too wide", []string{"--agents", "127.0.0.1:1", "--ladder-span",
+			"100000"}, "--ladder-span"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -105,6 +105,13 @@ func checkHost(physicalCores, usableCPUs int) error {
 	return nil
 }
 
+// Validate checks the flags that do not depend on the host, so that a
+// sweep can refuse them before asking any agent. Every error is an *Error.
+func (s Spec) Validate() error {
+	_, err := checkSpec(s)
+	return err
+}
+
 // checkSpec validates the flags that do not depend on the host and parses
 // --instances (nil counts mean auto).
 func checkSpec(spec Spec) ([]int, error) {
