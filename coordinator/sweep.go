@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/packbench/packbench/pkg/host"
 	"github.com/packbench/packbench/pkg/result"
 
 	"google.golang.org/grpc/credentials"
@@ -74,6 +75,7 @@ type sweepHost struct {
 	agent  Agent
 	client Client
 	closer io.Closer
+	facts  host.Facts
 	err    error // from dialing or the facts
 }
 
@@ -108,6 +110,10 @@ func (s *Sweep) Run(ctx context.Context) (FleetDocument, error) {
 			}
 		}
 	}()
+	for name, addrs := range sharedMachines(hosts) {
+		s.logger.Warn("agents report the same host name: their packs run at the same time "+
+			"on one machine and slow each other down", "hostname", name, "agents", addrs)
+	}
 	s.doc = FleetDocument{Tool: "packbench", Version: Version, Stamp: stamp,
 		Flags: s.opts.Flags, Hosts: s.summaries(hosts, prior)}
 	if err := s.writeFleet(); err != nil {
@@ -172,6 +178,24 @@ func ReadFleetDocument(outDir string) (*FleetDocument, error) {
 	return &doc, nil
 }
 
+// sharedMachines maps each host name that more than one reachable agent
+// reports to those agents' addresses. Two agents on one machine measure
+// each other's load, which is never what a fleet comparison wants.
+func sharedMachines(hosts []*sweepHost) map[string][]string {
+	by := map[string][]string{}
+	for _, h := range hosts {
+		if h.err == nil && h.facts.Hostname != "" {
+			by[h.facts.Hostname] = append(by[h.facts.Hostname], h.agent.Address)
+		}
+	}
+	for name, addrs := range by {
+		if len(addrs) < 2 {
+			delete(by, name)
+		}
+	}
+	return by
+}
+
 // connect dials every agent and asks it for its facts, in parallel.
 func (s *Sweep) connect(agents []Agent) []*sweepHost {
 	hosts := make([]*sweepHost, len(agents))
@@ -184,7 +208,7 @@ func (s *Sweep) connect(agents []Agent) []*sweepHost {
 			defer wg.Done()
 			h.client, h.closer, h.err = s.opts.Dial(a.Address)
 			if h.err == nil {
-				_, h.err = h.client.Facts(context.Background())
+				h.facts, h.err = h.client.Facts(context.Background())
 			}
 		}()
 	}

@@ -85,6 +85,12 @@ func TestSweepThreeAgentsRealEngine(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("packbench sweep exit = %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
+	// three agents on this one machine disturb each other: the sweep says so
+	if n := strings.Count(stderr, "agents report the same host name"); n != 1 ||
+		!strings.Contains(stderr, addrs[2]) {
+		t.Errorf("stderr warns %d times of agents sharing a machine, want once naming all "+
+			"three:\n%s", n, stderr)
+	}
 
 	for _, n := range names {
 		dir := filepath.Join(out, n)

@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/packbench/packbench/coordinator"
+	"github.com/packbench/packbench/pkg/result"
+)
+
+// The summary warns when the best combo's instances barely overlapped.
+func TestPrintSummaryWarnsOfLowOverlap(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	doc := func(instances int, overlap *float64) coordinator.Document {
+		row := result.Row{Instances: instances, Threads: 1, Status: result.StatusOK,
+			OKCount: instances, TokPSSum: f(100), TokPSMedian: f(50), TokPSMin: f(40),
+			TokPSMax: f(60), Overlap: overlap}
+		return coordinator.Document{Results: []result.Row{row},
+			BestByInstances: result.Best([]result.Row{row})}
+	}
+	tests := []struct {
+		name string
+		doc  coordinator.Document
+		want bool
+	}{
+		{"low overlap", doc(2, f(0.09)), true},
+		{"high overlap", doc(2, f(0.93)), false},
+		{"one instance", doc(1, f(0)), false},
+		{"no overlap measured", doc(3, nil), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			printSummary(&out, "out", tt.doc)
+			got := strings.Contains(out.String(), "says little about packing")
+			if got != tt.want {
+				t.Errorf("summary warns = %t, want %t:\n%s", got, tt.want, out.String())
+			}
+			if tt.want && !strings.Contains(out.String(), "overlap 0.09") {
+				t.Errorf("summary does not give the overlap:\n%s", out.String())
+			}
+		})
+	}
+}
