@@ -58,9 +58,14 @@ func (s *barState) line(now time.Time) string {
 		eta = short(max(rest, 0))
 	}
 	var line string
-	if s.note != "" {
+	switch {
+	case s.note != "":
 		line = fmt.Sprintf("[%s] %d/%d done  %s", bar, s.done, s.total, s.note)
-	} else {
+	case s.combo.Instances == 0:
+		// planned, no combo started yet (the model or preflight is on its way)
+		line = fmt.Sprintf("[%s] %d/%d done  starting  elapsed %s", bar, s.done, s.total,
+			short(now.Sub(s.start)))
+	default:
 		cur := min(s.k+1, s.total)
 		line = fmt.Sprintf("[%s] combo %d/%d (m=%d t=%d)  elapsed %s  left ~%s",
 			bar, cur, s.total, s.combo.Instances, s.combo.Threads, short(now.Sub(s.start)), eta)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/packbench/packbench/pkg/plan"
 	"github.com/packbench/packbench/pkg/result"
@@ -52,5 +53,15 @@ func TestBarShowsComboAndKeepsLogLinesWhole(t *testing.T) {
 	}
 	if !strings.HasSuffix(got, "\n") {
 		t.Errorf("Close left the cursor on the bar line:\n%q", got)
+	}
+}
+
+// Before the first combo starts the bar names no combo (there is none yet).
+func TestBarBeforeTheFirstCombo(t *testing.T) {
+	var s barState
+	s.total, s.start = 3, time.Now()
+	got := s.line(s.start)
+	if strings.Contains(got, "m=0") || !strings.Contains(got, "0/3 done  starting") {
+		t.Errorf("bar before any combo = %q, want 0/3 done and starting, no m=0", got)
 	}
 }

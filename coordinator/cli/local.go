@@ -179,8 +179,31 @@ func printModel(w io.Writer, ref, dir string) {
 	if err != nil {
 		return // not a synthetic model; validate already refused a bad one
 	}
-	fmt.Fprintf(w, "model: %s, %d MiB, %d weights, written to %s on first use\n", spec,
-		spec.Size()>>20, spec.Params(), filepath.Join(dir, spec.FileName()))
+	fmt.Fprintf(w, "model: %s, %s, %d weights, written to %s on first use\n", spec,
+		byteSize(spec.Size()), spec.Params(), filepath.Join(dir, spec.FileName()))
+}
+
+// byteSize prints n bytes in the largest binary unit that keeps a whole
+// part, with one decimal: 704.9 KiB, 45.8 MiB, 3.6 GiB.
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n)/unit, 0
+	for v >= unit && i < 3 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, "KMGT"[i])
+}
+
+// plural gives "1 combo", "2 combos".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // defaultModelDir is packbench's directory in the user's cache, where
@@ -194,9 +217,9 @@ func defaultModelDir() string {
 }
 
 func printPlan(w io.Writer, p plan.Plan) {
-	fmt.Fprintf(w, "plan: %d combos on %d physical cores, %d usable CPUs, %d reserved, "+
-		"%d split between instances\n", len(p.Combos), p.PhysicalCores, p.UsableCPUs,
-		p.Reserve, p.Cores-p.Reserve)
+	fmt.Fprintf(w, "plan: %s on %s, %s, %d reserved, %d split between instances\n",
+		plural(len(p.Combos), "combo"), plural(p.PhysicalCores, "physical core"),
+		plural(p.UsableCPUs, "usable CPU"), p.Reserve, p.Cores-p.Reserve)
 	for _, n := range p.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
@@ -231,8 +254,8 @@ func bestOverlap(rows []result.Row, best result.BestRow) (float64, bool) {
 
 func printSummary(w io.Writer, outDir string, doc coordinator.Document) {
 	if top, ok := result.Top(doc.BestByInstances); ok {
-		fmt.Fprintf(w, "best: %d instances x %d threads = %.2f tokens/s in all "+
-			"(median %.2f per instance)\n", top.Instances, top.BestThreads, top.TokPSSum,
+		fmt.Fprintf(w, "best: %s x %s = %.2f tokens/s in all (median %.2f per instance)\n",
+			plural(top.Instances, "instance"), plural(top.BestThreads, "thread"), top.TokPSSum,
 			top.TokPSMedian)
 		if ov, ok := bestOverlap(doc.Results, top); ok && ov < lowOverlap {
 			fmt.Fprintf(w, "note: its instances generated at the same time for only %.0f%% "+

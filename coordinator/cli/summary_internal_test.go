@@ -43,3 +43,15 @@ func TestPrintSummaryWarnsOfLowOverlap(t *testing.T) {
 		})
 	}
 }
+
+func TestByteSizeAndPlural(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 721792: "704.9 KiB",
+		48048576: "45.8 MiB", 3 << 30: "3.0 GiB", 5 << 40: "5.0 TiB", 5 << 50: "5120.0 TiB"} {
+		if got := byteSize(n); got != want {
+			t.Errorf("byteSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+	if got := plural(1, "combo") + ", " + plural(2, "combo"); got != "1 combo, 2 combos" {
+		t.Errorf("plural = %q, want %q", got, "1 combo, 2 combos")
+	}
+}
