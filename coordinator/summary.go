@@ -19,6 +19,9 @@ const (
 	HostRunning = "running"
 	HostOK      = "ok"
 	HostFailed  = "failed"
+	// HostInterrupted: the sweep was stopped (Ctrl-C, SIGTERM) before the
+	// host finished; --resume continues it.
+	HostInterrupted = "interrupted"
 )
 
 // HostSummary is one host's row of fleet.csv and entry of fleet.json: who

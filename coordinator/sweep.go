@@ -284,7 +284,7 @@ func (s *Sweep) runHost(ctx context.Context, i int, h *sweepHost) {
 	status, reason := HostOK, ""
 	switch {
 	case ctx.Err() != nil:
-		status, reason = HostFailed, "interrupted: finished combos are kept"
+		status, reason = HostInterrupted, "finished combos are kept; --resume continues"
 	case err != nil:
 		status, reason = HostFailed, err.Error()
 		log.Error("host failed", "error", err)

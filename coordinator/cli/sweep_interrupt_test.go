@@ -1,0 +1,124 @@
+package cli_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Ctrl-C during a sweep cancels the running pack on the agent, keeps every
+// finished combo, marks the host interrupted and exits 130; --resume with
+// nothing but the outdir finishes the rest.
+func TestSweepInterruptKeepsWhatFinishedAndResumes(t *testing.T) {
+	runDir := t.TempDir()
+	pidFile := filepath.Join(runDir, "pids")
+	runner := fakeRunner(t, runDir, pidFile)
+	model := sharedModel(t)
+	a := startAgent(t, "a1", "127.0.0.1:0", t.TempDir(), runDir, model)
+	out := filepath.Join(t.TempDir(), "sweep")
+
+	cmd := exec.Command(packbenchBin, "sweep", "--agents", a.addr, "--binary", runner,
+		"--model", model, "--no-preflight", "--runner", "llama-completion",
+		"--instances", "1-6", "--threads-min", "1", "--threads-max", "1",
+		"--ladder-span", "0", "--reserve-cores", "0", "--ctx-size", "256", "-n", "16",
+		"--timeout", "60", "--outdir", out)
+	var stderr safeBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+
+	results := filepath.Join(out, "a1", "results.csv")
+	for i := 0; ; i++ {
+		if i == 3000 {
+			t.Fatalf("no row within 60 s\n%s", stderr.String())
+		}
+		if data, err := os.ReadFile(results); err == nil &&
+			strings.Count(strings.TrimSpace(string(data)), "\n") >= 1 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		exited <- err // for the cleanup
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Fatalf("sweep after Ctrl-C: %v, want exit 130\n%s", err, stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("sweep still running 60 s after Ctrl-C\n%s", stderr.String())
+	}
+
+	fl := readFleet(t, out)
+	if len(fl.Hosts) != 1 || fl.Hosts[0].Status != "interrupted" {
+		t.Errorf("fleet.json hosts = %+v, want a1 interrupted", fl.Hosts)
+	}
+	_, rows := readCSV(t, results)
+	if len(rows) < 1 || len(rows) > 6 {
+		t.Fatalf("results.csv after Ctrl-C has %d rows, want 1 to 6", len(rows))
+	}
+	// the agent stopped the pack it was running: no runner outlives it
+	// for long (the agent's grace is bounded; poll, bounded)
+	for _, pid := range runnerPIDs(t, pidFile) {
+		for i := 0; syscall.Kill(pid, 0) == nil; i++ {
+			if i == 500 {
+				t.Fatalf("runner %d still alive 10 s after Ctrl-C", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	code, stdout, se := runPackbench(t, "sweep", "--resume", "--outdir", out)
+	if code != 0 {
+		t.Fatalf("sweep --resume exit = %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, se)
+	}
+	if fl := readFleet(t, out); fl.Hosts[0].Status != "ok" {
+		t.Errorf("after resume host = %+v, want ok", fl.Hosts[0])
+	}
+	_, rows = readCSV(t, results)
+	if len(rows) != 6 {
+		t.Fatalf("results.csv after resume has %d rows, want 6", len(rows))
+	}
+	for _, r := range rows {
+		if r["status"] != "ok" {
+			t.Errorf("row m=%s after resume: status %q (%s), want ok", r["instances"],
+				r["status"], r["reason"])
+		}
+	}
+}
+
+// runnerPIDs reads the pids the fake runner appended to pidFile.
+func runnerPIDs(t *testing.T, pidFile string) []int {
+	t.Helper()
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			pid, err := strconv.Atoi(f[0])
+			if err != nil {
+				t.Fatalf("pid file line %q: %v", line, err)
+			}
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
