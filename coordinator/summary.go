@@ -86,7 +86,8 @@ var FleetColumns = []result.Column[HostSummary]{
 			}
 			return strings.Join(kv, ";")
 		}),
-	col("status", "ok, failed, running or pending", func(h HostSummary) string { return h.Status }),
+	col("status", "ok, failed, interrupted (Ctrl-C; `--resume` continues), running or pending",
+		func(h HostSummary) string { return h.Status }),
 	col("reason", "why a host failed", func(h HostSummary) string { return h.Reason }),
 	col("cpu_model", "CPU model name", factsCell(func(f host.Facts) string { return f.CPUModel })),
 	col("sockets", "CPU sockets", factsCell(func(f host.Facts) string { return itoa(f.Sockets) })),
