@@ -12,11 +12,11 @@ import (
 )
 
 // preparedModel is a synthetic model the agent wrote or checked, with the
-// file's size and modification time then, so that a later use can tell
-// cheaply whether the file was touched since.
+// file's stamp then, so that a later use can tell cheaply whether the file
+// was changed since; a changed file is hashed again.
 type preparedModel struct {
-	model   result.Model
-	modTime time.Time
+	model result.Model
+	stamp fileStamp
 }
 
 // PrepareModel makes the synthetic model that ref names ready in the
@@ -66,7 +66,7 @@ func (a *Agent) prepare(ctx context.Context, spec synth.Spec) (result.Model, err
 	a.mu.Unlock()
 	if ok {
 		st, err := os.Stat(pm.model.Path)
-		if err == nil && st.Size() == pm.model.Bytes && st.ModTime().Equal(pm.modTime) {
+		if err == nil && stampOf(st) == pm.stamp {
 			m := pm.model
 			m.Reused = true
 			return m, nil
@@ -91,7 +91,7 @@ func (a *Agent) prepare(ctx context.Context, spec synth.Spec) (result.Model, err
 		Shape: spec.Shape.Name, Type: string(spec.Type), Seed: spec.Seed, Params: info.Params,
 		Reused: reused}
 	a.mu.Lock()
-	a.models[key] = preparedModel{model: m, modTime: st.ModTime()}
+	a.models[key] = preparedModel{model: m, stamp: stampOf(st)}
 	a.mu.Unlock()
 	return m, nil
 }

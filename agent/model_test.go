@@ -2,6 +2,8 @@ package agent_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -75,6 +77,45 @@ func TestPrepareModelWritesThenReuses(t *testing.T) {
 		t.Errorf("PrepareModel after the file changed = %+v, %v; want rewritten, sha256 %s",
 			m, err, want.SHA256)
 	}
+
+	// a few bytes changed in place, with size and mtime put back as they
+	// were, must not pass for the model the agent hashed
+	st, err := os.Stat(m.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(m.Path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{1, 2, 3, 4}, m.Bytes/2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(m.Path, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	m, err = a.PrepareModel(ctx, "synth:tiny:q4_0:5")
+	if err != nil || m.Reused || m.SHA256 != want.SHA256 {
+		t.Errorf("PrepareModel after an in-place change with the mtime restored = %+v, %v; "+
+			"want rewritten, sha256 %s", m, err, want.SHA256)
+	}
+	if got := fileSHA(t, m.Path); got != want.SHA256 {
+		t.Errorf("model file sha256 = %s, want %s", got, want.SHA256)
+	}
+}
+
+// fileSHA hashes the file at path.
+func fileSHA(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 func TestPrepareModelRefusals(t *testing.T) {

@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -122,5 +124,47 @@ func TestRunPackOnSyntheticModel(t *testing.T) {
 	}
 	if got := status.Code(err); got != codes.InvalidArgument {
 		t.Errorf("RunPack(bad synthetic seed) code = %v (%v), want InvalidArgument", got, err)
+	}
+}
+
+// Shutdown during a model write cancels the write and waits for it, so no
+// temporary file outlives the agent, and refuses a new PrepareModel.
+func TestShutdownStopsAModelWriteAndCleansUp(t *testing.T) {
+	modelDir := filepath.Join(t.TempDir(), "models")
+	f := newFixtureWith(t, t.TempDir(), true, fixtureOptions{modelDir: modelDir})
+
+	// llama-1b q4_0 is ~0.8 GB: seconds to write, long enough to catch
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.client.PrepareModel(bound(t),
+			&packbenchv1.PrepareModelRequest{Model: "synth:llama-1b:q4_0"})
+		done <- err
+	}()
+	tmps := func() []string {
+		m, _ := filepath.Glob(filepath.Join(modelDir, ".*.tmp"))
+		return m
+	}
+	for i := 0; len(tmps()) == 0; i++ {
+		if i == 1000 {
+			t.Fatal("no temporary model file within 20 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := f.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown during a model write: %v", err)
+	}
+	if left := tmps(); len(left) != 0 {
+		t.Errorf("temporary files left after Shutdown: %v", left)
+	}
+	if err := <-done; status.Code(err) == codes.OK {
+		t.Errorf("PrepareModel cut by Shutdown = %v, want an error", err)
+	}
+	_, err := f.client.PrepareModel(bound(t),
+		&packbenchv1.PrepareModelRequest{Model: "synth:tiny:q8_0"})
+	if got := status.Code(err); got != codes.FailedPrecondition {
+		t.Errorf("PrepareModel after Shutdown code = %v (%v), want FailedPrecondition", got, err)
 	}
 }

@@ -43,7 +43,7 @@ type Server struct {
 
 	base     context.Context // parent of every pack's context
 	stopAll  context.CancelFunc
-	wg       sync.WaitGroup // one per pack goroutine
+	wg       sync.WaitGroup // one per pack goroutine and model being prepared
 	mu       sync.Mutex
 	packs    map[string]*record // by id, guarded by mu
 	running  *record            // the pack being run, guarded by mu
@@ -152,6 +152,20 @@ func classify(paths []string) wire.Allowlist {
 // directory.
 func (s *Server) PrepareModel(ctx context.Context,
 	req *packbenchv1.PrepareModelRequest) (*packbenchv1.PrepareModelResponse, error) {
+	// Shutdown cancels a write in progress and waits for it, so that its
+	// temporary file is removed before the process exits.
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		return nil, wire.StatusError(fmt.Errorf("%w: the agent is shutting down", api.ErrBusy))
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.base, cancel)()
+
 	m, err := s.agent.PrepareModel(ctx, req.GetModel())
 	if err != nil {
 		return nil, wire.StatusError(err)

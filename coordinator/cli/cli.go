@@ -77,7 +77,7 @@ func exitStatus(err error, stderr io.Writer) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "packbench: %v\n", err)
 		return ExitUsage
-	case errors.Is(err, errInterrupted):
+	case errors.Is(err, errInterrupted), errors.Is(err, errWriteInterrupted):
 		fmt.Fprintf(stderr, "packbench: %v\n", err)
 		return ExitInterrupted
 	default:
@@ -89,6 +89,8 @@ func exitStatus(err error, stderr io.Writer) int {
 var (
 	errHelp        = errors.New("help shown")
 	errInterrupted = errors.New("interrupted: finished combos are kept")
+	// errWriteInterrupted: a model write was stopped and nothing was left
+	errWriteInterrupted = errors.New("interrupted: no file was written")
 )
 
 func printUsage(w io.Writer) {

@@ -1,12 +1,18 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/packbench/packbench/pkg/api"
 	"github.com/packbench/packbench/pkg/memory"
@@ -27,13 +33,33 @@ func runModel(args []string, env Env) error {
 		"packbench model inspect FILE")
 }
 
+// customDims are the flags of a custom shape's dimensions.
+var customDims = []string{"embd", "layers", "heads", "heads-kv", "ffn", "vocab", "ctx"}
+
+// decimalSeed is a --seed that takes decimal digits only, as a synth:
+// reference does, so that the same text always names the same model
+// (flag.Uint64 would read 010 as 8 and take 0x10).
+type decimalSeed uint64
+
+func (d *decimalSeed) String() string { return strconv.FormatUint(uint64(*d), 10) }
+
+func (d *decimalSeed) Set(s string) error {
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("accepted: a decimal integer from 0 to %d", uint64(math.MaxUint64))
+	}
+	*d = decimalSeed(v)
+	return nil
+}
+
 func runModelSynth(args []string, env Env) error {
 	fs := flag.NewFlagSet("packbench model synth", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	shapeName := fs.String("shape", "tiny", "model shape: custom or one of "+
 		fmt.Sprint(synth.ShapeNames()))
 	typ := fs.String("type", "q8_0", "weight type: f32, f16, q8_0 or q4_0")
-	seed := fs.Uint64("seed", synth.DefaultSeed, "seed of the random weights")
+	seed := decimalSeed(synth.DefaultSeed)
+	fs.Var(&seed, "seed", "seed of the random weights, a decimal integer (as in synth: refs)")
 	out := fs.String("o", "", "file to write (required)")
 	var custom synth.Shape
 	fs.IntVar(&custom.Embd, "embd", 0, "custom shape: embedding width")
@@ -46,8 +72,26 @@ func runModelSynth(args []string, env Env) error {
 	if err := fs.Parse(args); err != nil {
 		return flagErr(err)
 	}
+	if fs.NArg() > 0 {
+		return usagef("model synth: unexpected argument %q (flags start with -)", fs.Arg(0))
+	}
 	if *out == "" {
 		return usagef("model synth: -o FILE is required")
+	}
+	if st, err := os.Stat(*out); err == nil && st.IsDir() {
+		return usagef("invalid -o %q: it is a directory; accepted: a file path", *out)
+	}
+	if *shapeName != "custom" {
+		var dims []string
+		fs.Visit(func(f *flag.Flag) {
+			if slices.Contains(customDims, f.Name) {
+				dims = append(dims, "--"+f.Name)
+			}
+		})
+		if len(dims) > 0 {
+			return usagef("model synth: shape %q has fixed dimensions; %s are for --shape "+
+				"custom", *shapeName, strings.Join(dims, ", "))
+		}
 	}
 
 	var spec synth.Spec
@@ -77,13 +121,18 @@ func runModelSynth(args []string, env Env) error {
 	if spec.Type, err = synth.ParseType(*typ); err != nil {
 		return usagef("invalid --type %q: accepted: %s", *typ, synth.TypeNames)
 	}
-	spec.Seed = *seed
+	spec.Seed = uint64(seed)
 	if err := spec.Validate(); err != nil {
 		return usagef("invalid model shape: %s",
 			strings.TrimSuffix(err.Error(), ": "+api.ErrInvalid.Error()))
 	}
 
-	info, err := synth.WriteFile(*out, spec)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	info, err := synth.WriteFileContext(ctx, *out, spec)
+	if ctx.Err() != nil {
+		return errWriteInterrupted
+	}
 	if err != nil {
 		return err
 	}

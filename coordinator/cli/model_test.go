@@ -1,11 +1,14 @@
 package cli_test
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/packbench/packbench/pkg/api"
 )
@@ -35,6 +38,56 @@ func TestModelSynthIsDeterministicPerSeed(t *testing.T) {
 	}
 	if a == c {
 		t.Errorf("seeds 7 and 8 both gave %s, want different files", a)
+	}
+	// --seed reads decimal, as a synth: reference does: 010 is seed 10
+	_, ten := synthSum(t, "synth:tiny:q8_0:10")
+	if got := synthSHA(t, "--shape", "tiny", "--type", "q8_0", "--seed", "010"); got != ten {
+		t.Errorf("--seed 010 gave sha256 %s, want %s as synth:tiny:q8_0:10", got, ten)
+	}
+}
+
+// Ctrl-C during model synth removes the partial file and exits 130.
+func TestModelSynthInterruptLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "big.gguf")
+	// ~0.8 GB: seconds to write, long enough to interrupt
+	cmd := exec.Command(packbenchBin, "model", "synth", "--shape", "llama-1b", "--type",
+		"q4_0", "-o", out)
+	var stderr safeBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	for i := 0; ; i++ {
+		if m, _ := filepath.Glob(filepath.Join(dir, ".*.tmp")); len(m) > 0 {
+			break
+		}
+		if i == 1000 {
+			t.Fatalf("no temporary file within 20 s\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		exited <- err
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Fatalf("model synth after Ctrl-C: %v, want exit 130\n%s", err, stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("model synth still running 60 s after Ctrl-C")
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+		t.Errorf("directory after an interrupted model synth: %v, %v; want empty", entries, err)
 	}
 }
 
@@ -79,6 +132,13 @@ func TestModelBadInputExit2(t *testing.T) {
 			"-o", out}, "model synth --shape custom needs every dimension; missing: --layers, " +
 			"--heads, --heads-kv, --ffn, --vocab"},
 		{[]string{"model", "inspect"}, "model inspect: give exactly one FILE"},
+		{[]string{"model", "synth", "-o", out, "--shape", "small", "oops", "--type", "q4_0"},
+			`model synth: unexpected argument "oops"`},
+		{[]string{"model", "synth", "-o", out, "--seed", "0x10"},
+			`invalid value "0x10" for flag -seed: accepted: a decimal integer`},
+		{[]string{"model", "synth", "-o", out, "--shape", "tiny", "--embd", "256"},
+			`model synth: shape "tiny" has fixed dimensions; --embd are for --shape custom`},
+		{[]string{"model", "synth", "-o", dir}, `invalid -o "` + dir + `": it is a directory`},
 		{[]string{"model", "inspect", filepath.Join(dir, "missing.gguf")},
 			"model inspect: stat " + filepath.Join(dir, "missing.gguf") +
 				": no such file or directory"},

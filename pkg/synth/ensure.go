@@ -10,15 +10,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-
-	"github.com/packbench/packbench/pkg/api"
 )
 
 // sidecarSuffix names the file beside a model that records what Ensure
 // wrote, so that a later Ensure can check the model instead of rewriting it.
 const sidecarSuffix = ".json"
 
-// diskMargin is the free space Ensure leaves on the disk after a write.
+// diskMargin is the free space a write leaves on the disk.
 const diskMargin = 256 << 20
 
 // Ensure makes sure dir holds the model of spec, written by this package and
@@ -46,12 +44,6 @@ func Ensure(ctx context.Context, dir string, spec Spec) (Info, bool, error) {
 		return Info{}, false, fmt.Errorf("ensure synthetic model %s: %w", spec, err)
 	}
 
-	size := spec.Size()
-	if free, ok := freeBytes(dir); ok && uint64(size)+diskMargin > free {
-		return Info{}, false, fmt.Errorf("ensure synthetic model %s: needs %d MiB in %s "+
-			"and %d MiB are free (after a %d MiB margin): %w", spec, size>>20, dir,
-			int64(free)>>20, diskMargin>>20, api.ErrInvalid)
-	}
 	// a stale sidecar must never vouch for a new file, even for a moment
 	if err := os.Remove(path + sidecarSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return Info{}, false, fmt.Errorf("ensure synthetic model %s: %w", spec, err)

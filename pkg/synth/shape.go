@@ -30,6 +30,18 @@ type Shape struct {
 // minVocab is the three control tokens plus the 256 byte tokens.
 const minVocab = 3 + 256
 
+// Upper bounds of a shape: well past every published dense model, and low
+// enough that no product of them overflows the file's 32-bit fields or
+// an int64 size.
+const (
+	maxEmbd   = 1 << 16
+	maxFFN    = 1 << 18
+	maxLayers = 1 << 10
+	maxHeads  = 1 << 10
+	maxVocab  = 1 << 20
+	maxCtx    = 1 << 24
+)
+
 // shapes are the named shapes. The llama-1b and llama-3b entries keep the
 // Llama 3.2 vocabulary size (128256) so the output layer costs what it costs
 // there, but their tokenizer is the same small byte-level SentencePiece-style
@@ -78,20 +90,24 @@ func (s Shape) Validate() error {
 			api.ErrInvalid)
 	}
 	switch {
-	case s.Embd <= 0 || s.Embd%blockSize != 0:
-		return bad("embd %d is not a positive multiple of %d", s.Embd, blockSize)
-	case s.FFN <= 0 || s.FFN%blockSize != 0:
-		return bad("ffn %d is not a positive multiple of %d", s.FFN, blockSize)
-	case s.Layers <= 0:
-		return bad("layers %d is not positive", s.Layers)
+	case s.Embd <= 0 || s.Embd%blockSize != 0 || s.Embd > maxEmbd:
+		return bad("embd %d is not a multiple of %d from %d to %d", s.Embd, blockSize,
+			blockSize, maxEmbd)
+	case s.FFN <= 0 || s.FFN%blockSize != 0 || s.FFN > maxFFN:
+		return bad("ffn %d is not a multiple of %d from %d to %d", s.FFN, blockSize, blockSize,
+			maxFFN)
+	case s.Layers <= 0 || s.Layers > maxLayers:
+		return bad("layers %d is not from 1 to %d", s.Layers, maxLayers)
+	case s.Heads > maxHeads:
+		return bad("heads %d is above %d", s.Heads, maxHeads)
 	case s.Heads <= 0 || s.Embd%s.Heads != 0 || (s.Embd/s.Heads)%2 != 0:
 		return bad("heads %d does not split embd %d into even widths", s.Heads, s.Embd)
 	case s.HeadsKV <= 0 || s.Heads%s.HeadsKV != 0:
 		return bad("heads_kv %d does not divide heads %d", s.HeadsKV, s.Heads)
-	case s.Vocab < minVocab+1:
-		return bad("vocab %d is below %d", s.Vocab, minVocab+1)
-	case s.Ctx <= 0:
-		return bad("ctx %d is not positive", s.Ctx)
+	case s.Vocab < minVocab+1 || s.Vocab > maxVocab:
+		return bad("vocab %d is not from %d to %d", s.Vocab, minVocab+1, maxVocab)
+	case s.Ctx <= 0 || s.Ctx > maxCtx:
+		return bad("ctx %d is not from 1 to %d", s.Ctx, maxCtx)
 	}
 	return nil
 }

@@ -115,6 +115,17 @@ func TestShapeValidate(t *testing.T) {
 		{"kv heads", func(s *synth.Shape) { s.HeadsKV = 3 }, "heads_kv 3"},
 		{"vocab too small", func(s *synth.Shape) { s.Vocab = 259 }, "vocab 259"},
 		{"no ctx", func(s *synth.Shape) { s.Ctx = 0 }, "ctx 0"},
+		// the file stores ctx in 32 bits and sizes multiply: bounded
+		{"ctx past 32 bits", func(s *synth.Shape) { s.Ctx = 1<<32 + 1 }, "ctx 4294967297"},
+		{"embd of a terabyte", func(s *synth.Shape) { s.Embd = 1 << 40 }, "embd 1099511627776"},
+		{"ffn too wide", func(s *synth.Shape) { s.FFN = 1 << 19 }, "ffn 524288"},
+		{"too many layers", func(s *synth.Shape) { s.Layers = 1025 }, "layers 1025"},
+		{"too many heads", func(s *synth.Shape) { s.Heads = 2048 }, "heads 2048"},
+		{"vocab too large", func(s *synth.Shape) { s.Vocab = 1<<20 + 1 }, "vocab 1048577"},
+		{"largest accepted", func(s *synth.Shape) {
+			*s = synth.Shape{Name: "x", Embd: 1 << 16, Layers: 1024, Heads: 1024, HeadsKV: 1,
+				FFN: 1 << 18, Vocab: 1 << 20, Ctx: 1 << 24}
+		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

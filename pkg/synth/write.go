@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/packbench/packbench/pkg/api"
 )
 
 // writeBuffer is the size of the write buffer, the bulk of Write's memory.
@@ -113,9 +115,19 @@ func WriteFile(path string, spec Spec) (Info, error) {
 // WriteFileContext is WriteFile, stopped part way when ctx ends; the
 // temporary file is then removed and path left as it was.
 func WriteFileContext(ctx context.Context, path string, spec Spec) (Info, error) {
+	if err := spec.Validate(); err != nil {
+		return Info{}, fmt.Errorf("write synthetic model %s: %w", path, err)
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
+	}
+	// refuse up front rather than fill the disk and fail at the end
+	size := spec.Size()
+	if free, ok := freeBytes(dir); ok && uint64(size)+diskMargin > free {
+		return Info{}, fmt.Errorf("write synthetic model %s: it needs %d MiB and %s has %d "+
+			"MiB free, of which %d MiB are left for others: %w", spec, size>>20, dir,
+			int64(free)>>20, diskMargin>>20, api.ErrInvalid)
 	}
 	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
 	if err != nil {
