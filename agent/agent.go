@@ -75,6 +75,11 @@ func New(logger hclog.Logger, cfg Config) (*Agent, error) {
 	if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create log dir: %w", err)
 	}
+	// the model dir is made on first use; something else in its place
+	// would fail every synthetic model, so refuse it now
+	if st, err := os.Stat(cfg.ModelDir); cfg.ModelDir != "" && err == nil && !st.IsDir() {
+		return nil, fmt.Errorf("model dir %s is not a directory", cfg.ModelDir)
+	}
 
 	a := &Agent{
 		logger:    logger.Named("agent"),

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -29,7 +30,7 @@ func (a *Agent) PrepareModel(ctx context.Context, ref string) (result.Model, err
 	if err != nil {
 		return result.Model{}, err
 	}
-	if err := a.acquire("model " + spec.String()); err != nil {
+	if err := a.acquire("model " + spec.String() + " is being written"); err != nil {
 		return result.Model{}, err
 	}
 	defer a.release()
@@ -52,8 +53,8 @@ func (a *Agent) checkModelRef(ref string) (synth.Spec, error) {
 			"for synthetic models", api.ErrNotAllowed, ref)
 	}
 	if size, limit := spec.Size(), a.cfg.Limits.MaxSynthBytes; size > limit {
-		return synth.Spec{}, fmt.Errorf("%w: model %s is %d MiB; accepted: at most %d MiB "+
-			"(the agent's limits.max_synth_bytes)", api.ErrInvalid, spec, size>>20, limit>>20)
+		return synth.Spec{}, fmt.Errorf("%w: model %s is %d bytes; accepted: at most %d "+
+			"bytes (the agent's limits.max_synth_bytes)", api.ErrInvalid, spec, size, limit)
 	}
 	return spec, nil
 }
@@ -77,12 +78,18 @@ func (a *Agent) prepare(ctx context.Context, spec synth.Spec) (result.Model, err
 	log.Info("preparing synthetic model", "bytes", spec.Size())
 	start := time.Now()
 	info, reused, err := synth.Ensure(ctx, a.cfg.ModelDir, spec)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("%w (the deadline is the agent's limits."+
+			"prepare_model_timeout_seconds, or the caller's)", err)
+	}
 	if err != nil {
-		return result.Model{}, fmt.Errorf("prepare model: %w", err)
+		log.Error("synthetic model not prepared", "error", err,
+			"duration", time.Since(start).Round(time.Millisecond))
+		return result.Model{}, err
 	}
 	st, err := os.Stat(info.Path)
 	if err != nil {
-		return result.Model{}, fmt.Errorf("prepare model: %w", err)
+		return result.Model{}, fmt.Errorf("synthetic model %s: %w", key, err)
 	}
 	log.Info("synthetic model ready", "path", info.Path, "sha256", info.SHA256,
 		"reused", reused, "duration", time.Since(start).Round(time.Millisecond))

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -135,7 +136,8 @@ func TestPrepareModelRefusals(t *testing.T) {
 		{"no model dir", "", agent.Limits{}, "synth:tiny:q8_0", api.ErrNotAllowed,
 			"no model directory"},
 		{"over the limit", "dir", agent.Limits{MaxSynthBytes: 1 << 20}, "synth:small:q8_0",
-			api.ErrInvalid, "max_synth_bytes"},
+			api.ErrInvalid, "is 48048576 bytes; accepted: at most 1048576 bytes (the agent's " +
+				"limits.max_synth_bytes)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,5 +157,33 @@ func TestPrepareModelRefusals(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A file where the model dir should be is refused when the agent starts,
+// not at every synthetic model.
+func TestModelDirThatIsAFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "models")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := agent.New(hclog.NewNullLogger(), agent.Config{
+		LogDir: filepath.Join(t.TempDir(), "logs"), ModelDir: file})
+	if err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("agent.New(model dir is a file) = %v, want an error saying so", err)
+	}
+}
+
+// A write cut by its deadline says which setting set it.
+func TestPrepareModelDeadlineNamesTheSetting(t *testing.T) {
+	a := newModelAgent(t, filepath.Join(t.TempDir(), "models"), agent.Limits{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	time.Sleep(2 * time.Millisecond)
+	_, err := a.PrepareModel(ctx, "synth:small:q8_0")
+	if !errors.Is(err, context.DeadlineExceeded) ||
+		!strings.Contains(err.Error(), "prepare_model_timeout_seconds") {
+		t.Errorf("PrepareModel past its deadline = %v, want DeadlineExceeded naming "+
+			"prepare_model_timeout_seconds", err)
 	}
 }

@@ -47,7 +47,7 @@ func (a *Agent) RunPack(ctx context.Context, req api.PackRequest,
 			return result.Pack{}, err
 		}
 	}
-	if err := a.acquire("pack " + req.ID); err != nil {
+	if err := a.acquire("pack " + req.ID + " is running"); err != nil {
 		return result.Pack{}, err
 	}
 	// the agent is free again before PackFinished goes out, so a caller
@@ -287,13 +287,13 @@ func (a *Agent) memoryCheck(bin string, kind runner.Kind,
 	}, chk.Fits, nil
 }
 
-// acquire holds the agent for what (a pack, a model being written) or says
-// what holds it.
+// acquire holds the agent for what ("pack X is running", "model X is being
+// written") or says what holds it.
 func (a *Agent) acquire(what string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.running != "" {
-		return fmt.Errorf("%w: %s is running; one pack at a time", api.ErrBusy, a.running)
+		return fmt.Errorf("%w: %s; one pack at a time", api.ErrBusy, a.running)
 	}
 	a.running = what
 	return nil

@@ -211,11 +211,13 @@ func (h *HostRun) Run(ctx context.Context) (Document, error) {
 		h.logger.Info("agent preparing synthetic model", "model", o.Workload.Model)
 		m, err := h.client.PrepareModel(ctx, o.Workload.Model)
 		if err != nil {
-			return h.doc, fmt.Errorf("prepare model %s: %w", o.Workload.Model, err)
+			return h.doc, fmt.Errorf("model %s: %w", o.Workload.Model, err)
 		}
 		h.logger.Info("synthetic model ready", "model", m.Ref, "sha256", m.SHA256,
 			"bytes", m.Bytes, "reused", m.Reused, "duration", time.Since(start).Round(time.Millisecond))
 		h.doc.Model = &m
+		// the agent runs every pack of a synthetic model with ignore-EOS
+		h.doc.Workload.IgnoreEOS = true
 	}
 	kept := h.keepPrior(ctx)
 	if err := h.write(); err != nil {

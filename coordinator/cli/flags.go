@@ -225,6 +225,13 @@ func (b *benchFlags) check(local bool) (validated, error) {
 	if err != nil {
 		return v, usagef("invalid --extra-args %q: %v", b.extraArgs, err)
 	}
+	for _, a := range extra {
+		// a second model flag would run another file than the one recorded
+		if name, _, _ := strings.Cut(a, "="); name == "-m" || name == "--model" {
+			return v, usagef("invalid --extra-args %q: %s names a model; accepted: the "+
+				"model only through --model", b.extraArgs, a)
+		}
+	}
 	v.workload = runner.Workload{Model: b.model, Prompt: b.prompt, NPredict: b.nPredict,
 		Seed: b.seed, CtxSize: b.ctxSize, Temp: b.temp, ExtraArgs: extra}
 	if b.topP.set {

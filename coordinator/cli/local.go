@@ -140,7 +140,11 @@ func runLocal(args []string, env Env) error {
 	if bar != nil {
 		bar.Close()
 	}
-	printSummary(env.Stdout, *outDir, doc)
+	// a run stopped before its first combo (preflight, the model) wrote
+	// nothing to point at
+	if err == nil || len(doc.Results) > 0 {
+		printSummary(env.Stdout, *outDir, doc)
+	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		logger.Warn("interrupted; finished combos are kept", "outdir", *outDir)
@@ -173,14 +177,19 @@ func needModel(ctx context.Context, ag coordinator.Client, bf benchFlags, v vali
 }
 
 // printModel says, in a dry run, what a synthetic model will cost and
-// where it will be written.
+// where it will be written: in dir, or with dir "" in each agent's state
+// directory.
 func printModel(w io.Writer, ref, dir string) {
 	spec, err := synth.ParseModelRef(ref)
 	if err != nil {
 		return // not a synthetic model; validate already refused a bad one
 	}
+	where := filepath.Join(dir, spec.FileName())
+	if dir == "" {
+		where = filepath.Join("STATE_DIR", "models", spec.FileName()) + " on each agent"
+	}
 	fmt.Fprintf(w, "model: %s, %s, %d weights, written to %s on first use\n", spec,
-		byteSize(spec.Size()), spec.Params(), filepath.Join(dir, spec.FileName()))
+		byteSize(spec.Size()), spec.Params(), where)
 }
 
 // byteSize prints n bytes in the largest binary unit that keeps a whole

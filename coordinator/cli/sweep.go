@@ -83,7 +83,11 @@ func runSweep(args []string, env Env) error {
 	}
 	dial := coordinator.RemoteDialer(logger.Named("remote"), coordinator.DefaultBackoff, creds)
 	if bf.dryRun {
-		return dryRunSweep(ctx, env.Stdout, dial, agents, v.spec)
+		if err := dryRunSweep(ctx, env.Stdout, dial, agents, v.spec); err != nil {
+			return err
+		}
+		printModel(env.Stdout, bf.model, "")
+		return nil
 	}
 
 	opts := coordinator.SweepOptions{

@@ -38,6 +38,9 @@ func docModel(t *testing.T, dir string) result.Model {
 		t.Fatal(err)
 	}
 	var doc struct {
+		Workload struct {
+			IgnoreEOS bool `json:"ignore_eos"`
+		} `json:"workload"`
 		Model *result.Model `json:"model"`
 		Packs []struct {
 			ID    string        `json:"id"`
@@ -49,6 +52,10 @@ func docModel(t *testing.T, dir string) result.Model {
 	}
 	if doc.Model == nil {
 		t.Fatalf("%s/results.json records no model", dir)
+	}
+	if doc.Model.Ref != "" && !doc.Workload.IgnoreEOS {
+		t.Errorf("%s/results.json workload.ignore_eos = false for synthetic model %s, whose "+
+			"packs run with it", dir, doc.Model.Ref)
 	}
 	for _, p := range doc.Packs {
 		// whether the model was written for this run is the run's to say
@@ -88,6 +95,15 @@ func TestSweepSyntheticModelSameBytesOnEveryAgent(t *testing.T) {
 			t.Fatalf("packbench sweep exit = %d, want 0\nstdout:\n%s\nstderr:\n%s",
 				code, stdout, stderr)
 		}
+	}
+
+	// a dry run says what the model costs and where it will go
+	code, stdout, stderr := runPackbench(t, "sweep", "--agents", strings.Join(addrs, ","),
+		"--binary", eng, "--model", ref, "--dry-run")
+	if code != 0 || !strings.Contains(stdout, "model: "+ref+", 704.9 KiB, 656000 weights, "+
+		"written to STATE_DIR/models/"+spec.FileName()+" on each agent on first use") {
+		t.Errorf("sweep --dry-run: exit %d, want 0 and the model line\nstdout:\n%s\n"+
+			"stderr:\n%s", code, stdout, stderr)
 	}
 
 	out := filepath.Join(t.TempDir(), "first")
@@ -189,5 +205,27 @@ func TestLocalSyntheticModelWrittenOnceThenReused(t *testing.T) {
 		rows[0]["total_mem_mib_est"] {
 		t.Errorf("model inspect per instance and pack MiB = %s; the run's check used %v", got,
 			rows)
+	}
+}
+
+// A model that cannot be written fails the run before any combo, with no
+// summary pointing at result files that were never written.
+func TestLocalModelFailureBeforeAnyCombo(t *testing.T) {
+	spec, _ := synthSum(t, "synth:tiny:q8_0")
+	modelDir := t.TempDir()
+	// a directory where the model file goes: the write cannot replace it
+	if err := os.Mkdir(filepath.Join(modelDir, spec.FileName()), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runPackbench(t, "local", "--binary", engine(t), "--model",
+		"synth:tiny:q8_0", "--model-dir", modelDir, "--instances", "1", "--threads-min", "1",
+		"--threads-max", "1", "--ladder-span", "0", "--reserve-cores", "0", "--ctx-size", "256",
+		"-n", "8", "--outdir", out)
+	if code != 1 || !strings.Contains(stderr, "synthetic model") {
+		t.Errorf("exit %d, want 1 with the model's error\nstderr:\n%s", code, stderr)
+	}
+	if strings.Contains(stdout, "best:") || strings.Contains(stdout, "results:") {
+		t.Errorf("stdout has a summary of a run that measured nothing:\n%s", stdout)
 	}
 }

@@ -64,8 +64,8 @@ type Event struct {
 // Errors a caller can branch on with errors.Is. The agent's gRPC server maps
 // each to one status code and the coordinator's client maps it back.
 var (
-	// ErrBusy: a pack is already running on this agent.
-	ErrBusy = errors.New("a pack is already running")
+	// ErrBusy: the agent is running a pack or writing a model.
+	ErrBusy = errors.New("the agent is busy")
 	// ErrNotAllowed: a path is outside the agent's allowlist.
 	ErrNotAllowed = errors.New("not allowed")
 	// ErrInvalid: the request is malformed or out of bounds.
