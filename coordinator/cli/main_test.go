@@ -1,12 +1,14 @@
 package cli_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // packbenchBin and agentBin are the packbench and packbench-agent binaries,
@@ -81,4 +83,60 @@ func runPackbench(t *testing.T, args ...string) (int, string, string) {
 		code = ee.ExitCode()
 	}
 	return code, stdout.String(), stderr.String()
+}
+
+// background is packbench running in the background, for tests that signal it.
+type background struct {
+	cmd    *exec.Cmd
+	stderr *safeBuffer
+	exited chan error
+}
+
+// startPackbench starts packbench with args; it is killed, by pid, when
+// the test ends if it is still running.
+func startPackbench(t *testing.T, args ...string) *background {
+	t.Helper()
+	b := &background{cmd: exec.Command(packbenchBin, args...), stderr: &safeBuffer{},
+		exited: make(chan error, 1)}
+	b.cmd.Stderr = b.stderr
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { b.exited <- b.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = b.cmd.Process.Kill()
+		b.exited <- <-b.exited
+	})
+	return b
+}
+
+// interrupt sends SIGINT and wants exit 130 within a minute.
+func (b *background) interrupt(t *testing.T) {
+	t.Helper()
+	if err := b.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-b.exited:
+		b.exited <- err // for the cleanup
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Fatalf("packbench %v after Ctrl-C: %v, want exit 130\n%s", b.cmd.Args[1:], err,
+				b.stderr.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("packbench %v still running a minute after Ctrl-C", b.cmd.Args[1:])
+	}
+}
+
+// waitFor polls ok every 20 ms for at most 60 s; what names the awaited
+// state in the failure.
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for i := 0; !ok(); i++ {
+		if i == 3000 {
+			t.Fatalf("no %s within 60 s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -1,14 +1,11 @@
 package cli_test
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/packbench/packbench/pkg/api"
 )
@@ -51,41 +48,13 @@ func TestModelSynthInterruptLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "big.gguf")
 	// ~0.8 GB: seconds to write, long enough to interrupt
-	cmd := exec.Command(packbenchBin, "model", "synth", "--shape", "llama-1b", "--type",
-		"q4_0", "-o", out)
-	var stderr safeBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
+	synth := startPackbench(t, "model", "synth", "--shape", "llama-1b", "--type", "q4_0",
+		"-o", out)
+	waitFor(t, "temporary model file", func() bool {
+		m, _ := filepath.Glob(filepath.Join(dir, ".*.tmp"))
+		return len(m) > 0
 	})
-	for i := 0; ; i++ {
-		if m, _ := filepath.Glob(filepath.Join(dir, ".*.tmp")); len(m) > 0 {
-			break
-		}
-		if i == 1000 {
-			t.Fatalf("no temporary file within 20 s\n%s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		exited <- err
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-			t.Fatalf("model synth after Ctrl-C: %v, want exit 130\n%s", err, stderr.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("model synth still running 60 s after Ctrl-C")
-	}
+	synth.interrupt(t)
 	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
 		t.Errorf("directory after an interrupted model synth: %v, %v; want empty", entries, err)
 	}

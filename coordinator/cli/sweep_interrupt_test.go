@@ -1,9 +1,7 @@
 package cli_test
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,47 +21,17 @@ func TestSweepInterruptKeepsWhatFinishedAndResumes(t *testing.T) {
 	a := startAgent(t, "a1", "127.0.0.1:0", t.TempDir(), runDir, model)
 	out := filepath.Join(t.TempDir(), "sweep")
 
-	cmd := exec.Command(packbenchBin, "sweep", "--agents", a.addr, "--binary", runner,
+	sweep := startPackbench(t, "sweep", "--agents", a.addr, "--binary", runner,
 		"--model", model, "--no-preflight", "--runner", "llama-completion",
 		"--instances", "1-6", "--threads-min", "1", "--threads-max", "1",
 		"--ladder-span", "0", "--reserve-cores", "0", "--ctx-size", "256", "-n", "16",
 		"--timeout", "60", "--outdir", out)
-	var stderr safeBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-
 	results := filepath.Join(out, "a1", "results.csv")
-	for i := 0; ; i++ {
-		if i == 3000 {
-			t.Fatalf("no row within 60 s\n%s", stderr.String())
-		}
-		if data, err := os.ReadFile(results); err == nil &&
-			strings.Count(strings.TrimSpace(string(data)), "\n") >= 1 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		exited <- err // for the cleanup
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-			t.Fatalf("sweep after Ctrl-C: %v, want exit 130\n%s", err, stderr.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("sweep still running 60 s after Ctrl-C\n%s", stderr.String())
-	}
+	waitFor(t, "row in results.csv", func() bool {
+		data, err := os.ReadFile(results)
+		return err == nil && strings.Count(strings.TrimSpace(string(data)), "\n") >= 1
+	})
+	sweep.interrupt(t)
 
 	fl := readFleet(t, out)
 	if len(fl.Hosts) != 1 || fl.Hosts[0].Status != "interrupted" {

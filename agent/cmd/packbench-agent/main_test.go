@@ -248,20 +248,8 @@ func TestMaxConnections(t *testing.T) {
 		0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(agentBin, "--config", cfgFile, "--listen", "127.0.0.1:0",
-		"--state-dir", t.TempDir(), "--name", "conn-test")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start agent: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr, _ := listenAddress(t, bufio.NewScanner(stderr))
+	addr := net.JoinHostPort("127.0.0.1",
+		startAgent(t, "--config", cfgFile, "--listen", "127.0.0.1:0"))
 
 	facts := func(conn *grpc.ClientConn, wait time.Duration) error {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
