@@ -65,3 +65,36 @@ func TestBarBeforeTheFirstCombo(t *testing.T) {
 		t.Errorf("bar before any combo = %q, want 0/3 done and starting, no m=0", got)
 	}
 }
+
+// The board keeps one line per host under the log: a log line erases the
+// block, is printed whole and the block is drawn again below it.
+func TestBoardDrawsOneLinePerHostUnderTheLog(t *testing.T) {
+	var out lockedBuffer
+	board := NewBoard(&out)
+	a, b := board.Line("host-a"), board.Line("host-b")
+	a.Planned(2, 0)
+	a.ComboStarted(0, plan.Combo{Instances: 1, Threads: 2})
+	if _, err := board.Write([]byte("a log line\n")); err != nil {
+		t.Fatal(err)
+	}
+	a.ComboDone(0, result.Row{})
+	b.Note("failed unreachable")
+	board.Close()
+
+	got := out.String()
+	// erase two lines (up and clear each), then the log line at column 0
+	if !strings.Contains(got, "\x1b[1A\x1b[2K\x1b[1A\x1b[2K\ra log line\n") {
+		t.Errorf("log line not printed over an erased two-line block:\n%q", got)
+	}
+	last := got[strings.LastIndex(got, "\r")+1:]
+	lines := strings.Split(strings.TrimSuffix(last, "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "host-a [") ||
+		!strings.Contains(lines[0], "1/2") || !strings.HasPrefix(lines[1], "host-b [") ||
+		!strings.Contains(lines[1], "failed unreachable") {
+		t.Errorf("final block = %q, want host-a at 1/2 and host-b failed", lines)
+	}
+	// Close leaves the block; later output starts below it
+	if !strings.HasSuffix(got, "\n") {
+		t.Errorf("board output does not end with a newline:\n%q", got)
+	}
+}
