@@ -120,7 +120,7 @@ func (a *Agent) RunPack(ctx context.Context, req api.PackRequest,
 	if !fits {
 		p.Status = result.StatusSkipped
 		p.Reason = fmt.Sprintf("estimated %.0f MiB exceeds the cap of %.0f MiB "+
-			"(--mem-headroom %.2f x MemAvailable %.0f MiB)", mib(mem.TotalBytes),
+			"(--mem-headroom %g x MemAvailable %.0f MiB)", mib(mem.TotalBytes),
 			mib(mem.CapBytes), mem.Headroom, mib(mem.AvailableBytes))
 		p.StartedAt, p.EndedAt = time.Now(), time.Now()
 		log.Warn("pack skipped", "reason", p.Reason)

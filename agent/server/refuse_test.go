@@ -167,7 +167,7 @@ func TestRunPackMemorySkipped(t *testing.T) {
 		t.Errorf("Skipped memory = %+v, want a total over the cap for 256 instances", mem)
 	}
 	if p.Status != "skipped" || !strings.Contains(p.Reason, "exceeds the cap") ||
-		!strings.Contains(p.Reason, "--mem-headroom 0.00") {
+		!strings.Contains(p.Reason, "--mem-headroom 1e-09 x") {
 		t.Errorf("pack status %q reason %q, want skipped naming the cap and headroom",
 			p.Status, p.Reason)
 	}

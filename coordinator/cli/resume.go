@@ -55,6 +55,35 @@ func givenFlags(fs *flag.FlagSet) map[string]string {
 	return out
 }
 
+// resumeAgents refuses a resume whose --agents or --fleet names other hosts
+// than the sweep in outDir: a host left out would silently lose its
+// remaining combos and its row in fleet.csv. Giving the same ones again
+// (labels may change) is fine.
+func resumeAgents(agents []coordinator.Agent, outDir string) error {
+	doc, err := coordinator.ReadFleetDocument(outDir)
+	if errors.Is(err, coordinator.ErrNothingToResume) {
+		return usagef("invalid --resume: %v", err)
+	}
+	if err != nil {
+		return err
+	}
+	var given, had []string
+	for _, a := range agents {
+		given = append(given, a.Address)
+	}
+	for _, h := range doc.Hosts {
+		had = append(had, h.Address)
+	}
+	slices.Sort(given)
+	slices.Sort(had)
+	if !slices.Equal(given, had) {
+		return usagef("invalid --resume: the agents given (%s) differ from the sweep's in %s "+
+			"(%s); drop --agents/--fleet to resume its hosts, or give a new --outdir",
+			strings.Join(given, ", "), outDir, strings.Join(had, ", "))
+	}
+	return nil
+}
+
 // resumeFlags gives fs the benchmark flags recorded by the sweep in outDir,
 // so that a resume measures the rest of the plan as the sweep began it. A
 // flag given again must have its recorded value (or, if the sweep did not

@@ -53,6 +53,11 @@ func runSweep(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	if *resume && len(agents) > 0 {
+		if err := resumeAgents(agents, *outDir); err != nil {
+			return err
+		}
+	}
 	v, err := bf.check(false)
 	if err != nil {
 		return err

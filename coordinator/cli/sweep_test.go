@@ -423,6 +423,8 @@ func TestSweepResumeRefusesOtherFlags(t *testing.T) {
 		{[]string{"--model", "synth:small:q8_0", "--ctx-size", "512"},
 			[]string{`--model "synth:small:q8_0" (the sweep used "synth:tiny:q8_0")`,
 				`--ctx-size "512" (the sweep used the default "4096")`}},
+		{[]string{"--agents", "127.0.0.1:2"}, []string{"the agents given (127.0.0.1:2) " +
+			"differ from the sweep's in " + out + " (127.0.0.1:1)"}},
 	}
 	for _, tt := range tests {
 		args := append([]string{"sweep", "--resume", "--outdir", out}, tt.args...)

@@ -29,7 +29,11 @@ func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
 	case "":
 	case "alloc":
-		os.Exit(helperAlloc())
+		os.Exit(helperAlloc(0, time.Second))
+	case "late-alloc":
+		// a runner whose memory peaks near its end, after a second of
+		// loading, and which exits soon after: a short benchmark run
+		os.Exit(helperAlloc(900*time.Millisecond, 300*time.Millisecond))
 	case "flood":
 		os.Exit(helperFlood())
 	default:
@@ -44,13 +48,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// helperAlloc touches 64 MiB, holds it for a second and exits 0.
-func helperAlloc() int {
+// helperAlloc waits before, touches 64 MiB, holds it for hold and exits 0.
+func helperAlloc(before, hold time.Duration) int {
+	time.Sleep(before)
 	buf := make([]byte, 64<<20)
 	for i := 0; i < len(buf); i += 4096 {
 		buf[i] = 1
 	}
-	time.Sleep(time.Second)
+	time.Sleep(hold)
 	runtime.KeepAlive(buf)
 	return 0
 }

@@ -488,17 +488,20 @@ func TestRunMemoryPeaks(t *testing.T) {
 	const allocated = 64 << 20
 	tests := []struct {
 		name        string
+		helper      string
 		sampleEvery time.Duration
 		wrapped     bool // started by a shell that execs the helper later
 		wantPSS     bool
 	}{
-		{"sampled", 20 * time.Millisecond, false, true},
-		{"sampled after a second exec", 20 * time.Millisecond, true, true},
-		{"sampling disabled", -1, false, false},
+		{"sampled", "alloc", 20 * time.Millisecond, false, true},
+		{"sampled after a second exec", "alloc", 20 * time.Millisecond, true, true},
+		{"sampling disabled", "alloc", -1, false, false},
+		// the default period must still catch a peak 0.9-1.2 s into a run
+		{"late peak, default period", "late-alloc", 0, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			inst := helperInstance(t.TempDir(), 0, "alloc")
+			inst := helperInstance(t.TempDir(), 0, tt.helper)
 			if tt.wrapped {
 				// the sampler sees the shell first, then the helper it becomes
 				inst.Args = []string{"-c", `sleep 0.3; exec "$0"`, inst.Path}

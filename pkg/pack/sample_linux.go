@@ -93,16 +93,22 @@ type sampler struct {
 	buf   []byte
 }
 
-// firstSampleGap is the first interval between samples. Memory grows
-// fastest while a runner loads its model, so sampling starts dense and the
-// gap doubles up to s.every: short runs still get several samples, and a
-// long pack costs a few reads a second at most.
-const firstSampleGap = 25 * time.Millisecond
+// The sampling schedule. Memory grows fastest while a runner loads its
+// model, and a short benchmark run peaks and exits within a second or two,
+// so sampling starts every firstSampleGap, doubles to at most denseGap for
+// the first densePeriod, then doubles on to s.every: short runs get a
+// sample every tenth of a second to their end, and a long pack costs a few
+// reads a second at most.
+const (
+	firstSampleGap = 25 * time.Millisecond
+	denseGap       = 100 * time.Millisecond
+	densePeriod    = 3 * time.Second
+)
 
-// run samples at once and then at growing intervals, capped at s.every,
-// until stop is closed.
+// run samples at once and then on the schedule above until stop is closed.
 func (s *sampler) run(stop <-chan struct{}) {
 	s.buf = make([]byte, rollupBufSize)
+	start := time.Now()
 	gap := min(firstSampleGap, s.every)
 	timer := time.NewTimer(gap)
 	defer timer.Stop()
@@ -116,7 +122,11 @@ func (s *sampler) run(stop <-chan struct{}) {
 			return
 		case <-timer.C:
 		}
-		gap = min(2*gap, s.every)
+		limit := s.every
+		if time.Since(start) < densePeriod {
+			limit = min(denseGap, s.every)
+		}
+		gap = min(2*gap, limit)
 		timer.Reset(gap)
 	}
 }
