@@ -40,6 +40,8 @@ type HostSummary struct {
 	CombosPlanned int             `json:"combos_planned"`
 	CombosDone    int             `json:"combos_done"`
 	Best          *result.BestRow `json:"best,omitempty"`
+	// BestOverlap is the best combo's overlap when it has several instances.
+	BestOverlap *float64 `json:"best_overlap,omitempty"`
 }
 
 // FleetDocument is fleet.json.
@@ -139,6 +141,14 @@ var FleetColumns = []result.Column[HostSummary]{
 		bestCell(func(b result.BestRow) string {
 			return strconv.FormatFloat(b.TokPSSum, 'f', -1, 64)
 		})),
+	col("best_overlap", "the best combo's overlap (as in results.csv; empty for one "+
+		"instance); under 0.5 its instances mostly ran one after another",
+		func(h HostSummary) string {
+			if h.BestOverlap == nil {
+				return ""
+			}
+			return strconv.FormatFloat(*h.BestOverlap, 'f', 3, 64)
+		}),
 }
 
 // col is a fleet.csv column.
@@ -165,9 +175,12 @@ func summarize(h *HostSummary, doc Document) {
 	}
 	h.Model = doc.Model
 	h.CombosPlanned, h.CombosDone = len(doc.Plan.Combos), len(doc.Results)
-	h.Best = nil
+	h.Best, h.BestOverlap = nil, nil
 	if top, ok := result.Top(doc.BestByInstances); ok {
 		h.Best = &top
+		if ov, ok := result.BestOverlap(doc.Results, top); ok {
+			h.BestOverlap = &ov
+		}
 	}
 }
 

@@ -242,31 +242,12 @@ func printPlan(w io.Writer, p plan.Plan) {
 	}
 }
 
-// lowOverlap is the overlap under which a multi-instance result mostly
-// measured instances running one after another, not side by side.
-const lowOverlap = 0.5
-
-// bestOverlap is the overlap of the row that best came from, when it has
-// more than one instance and an overlap.
-func bestOverlap(rows []result.Row, best result.BestRow) (float64, bool) {
-	if best.Instances < 2 {
-		return 0, false
-	}
-	for _, r := range rows {
-		if r.Instances == best.Instances && r.Threads == best.BestThreads &&
-			r.Status == result.StatusOK && r.Overlap != nil {
-			return *r.Overlap, true
-		}
-	}
-	return 0, false
-}
-
 func printSummary(w io.Writer, outDir string, doc coordinator.Document) {
 	if top, ok := result.Top(doc.BestByInstances); ok {
 		fmt.Fprintf(w, "best: %s x %s = %.2f tokens/s in all (median %.2f per instance)\n",
 			plural(top.Instances, "instance"), plural(top.BestThreads, "thread"), top.TokPSSum,
 			top.TokPSMedian)
-		if ov, ok := bestOverlap(doc.Results, top); ok && ov < lowOverlap {
+		if ov, ok := result.BestOverlap(doc.Results, top); ok && ov < result.LowOverlap {
 			fmt.Fprintf(w, "note: its instances generated at the same time for only %.0f%% "+
 				"of the time (overlap %.2f), so it says little about packing; a larger "+
 				"-n/--n-predict makes them overlap\n", 100*ov, ov)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/packbench/packbench/coordinator"
 	"github.com/packbench/packbench/pkg/plan"
+	"github.com/packbench/packbench/pkg/result"
 )
 
 const defaultSweepOutDir = "packbench_sweep"
@@ -183,8 +184,12 @@ func printFleet(w io.Writer, outDir string, doc coordinator.FleetDocument) {
 	for _, h := range doc.Hosts {
 		best := "best: none"
 		if h.Best != nil {
-			best = fmt.Sprintf("best: %d instances x %d threads = %.2f tokens/s",
-				h.Best.Instances, h.Best.BestThreads, h.Best.TokPSSum)
+			best = fmt.Sprintf("best: %s x %s = %.2f tokens/s",
+				plural(h.Best.Instances, "instance"), plural(h.Best.BestThreads, "thread"),
+				h.Best.TokPSSum)
+			if ov := h.BestOverlap; ov != nil && *ov < result.LowOverlap {
+				best += fmt.Sprintf(" (overlap %.2f: says little about packing)", *ov)
+			}
 		}
 		line := fmt.Sprintf("%s (%s): %s, %d/%d combos, %s", h.Name, h.Address, h.Status,
 			h.CombosDone, h.CombosPlanned, best)

@@ -192,3 +192,23 @@ func Top(best []BestRow) (BestRow, bool) {
 	}
 	return top, true
 }
+
+// LowOverlap is the overlap under which a multi-instance row mostly
+// measured instances running one after another, not side by side, so its
+// tokps_sum says little about packing.
+const LowOverlap = 0.5
+
+// BestOverlap is the overlap of the row that best came from, when it has
+// more than one instance and an overlap was measured.
+func BestOverlap(rows []Row, best BestRow) (float64, bool) {
+	if best.Instances < 2 {
+		return 0, false
+	}
+	for _, r := range rows {
+		if r.Instances == best.Instances && r.Threads == best.BestThreads &&
+			r.Status == StatusOK && r.Overlap != nil {
+			return *r.Overlap, true
+		}
+	}
+	return 0, false
+}
