@@ -339,6 +339,12 @@ func (h *HostRun) runCombo(ctx context.Context, c plan.Combo) (result.Pack, erro
 		case errors.Is(err, ErrUnreachable):
 			log.Error("agent unreachable", "error", err)
 			return result.Pack{}, err
+		case errors.Is(err, api.ErrBusy):
+			// not the combo's failure: another run holds the agent, and a
+			// row here would keep a resume from ever running the combo
+			log.Error("agent busy", "error", err)
+			return result.Pack{}, fmt.Errorf("%w (another sweep or local run on this "+
+				"agent?); --resume runs the rest once it is free", err)
 		case err == nil:
 			log.Info("combo done", "status", p.Status, "duration", p.EndedAt.Sub(p.StartedAt))
 			h.fetchLogs(ctx, p)

@@ -102,7 +102,7 @@ func (s *Sweep) Run(ctx context.Context) (FleetDocument, error) {
 		stamp = prior.Stamp
 	}
 
-	hosts := s.connect(agents)
+	hosts := s.connect(ctx, agents)
 	defer func() {
 		for _, h := range hosts {
 			if h.closer != nil {
@@ -197,7 +197,7 @@ func sharedMachines(hosts []*sweepHost) map[string][]string {
 }
 
 // connect dials every agent and asks it for its facts, in parallel.
-func (s *Sweep) connect(agents []Agent) []*sweepHost {
+func (s *Sweep) connect(ctx context.Context, agents []Agent) []*sweepHost {
 	hosts := make([]*sweepHost, len(agents))
 	var wg sync.WaitGroup
 	for i, a := range agents {
@@ -208,7 +208,7 @@ func (s *Sweep) connect(agents []Agent) []*sweepHost {
 			defer wg.Done()
 			h.client, h.closer, h.err = s.opts.Dial(a.Address)
 			if h.err == nil {
-				h.facts, h.err = h.client.Facts(context.Background())
+				h.facts, h.err = h.client.Facts(ctx)
 			}
 		}()
 	}
@@ -239,7 +239,10 @@ func (s *Sweep) summaries(hosts []*sweepHost, prior *FleetDocument) []HostSummar
 		sum.Status, sum.Reason = HostPending, ""
 		out[i] = sum
 		name := sum.Name
-		if h.err != nil {
+		switch {
+		case h.err != nil && errors.Is(h.err, context.Canceled):
+			out[i].Status, out[i].Reason = HostInterrupted, "interrupted before it started"
+		case h.err != nil:
 			out[i].Status, out[i].Reason = HostFailed, h.err.Error()
 			s.logger.Error("host failed", "host", name, "error", h.err)
 		}

@@ -90,3 +90,73 @@ func runnerPIDs(t *testing.T, pidFile string) []int {
 	}
 	return pids
 }
+
+// A sweep that finds its agent busy with another run fails the host
+// without recording rows, so that a resume runs every combo once the
+// agent is free.
+func TestSweepOnABusyAgentResumesLater(t *testing.T) {
+	runDir := t.TempDir()
+	runner := fakeRunner(t, runDir, filepath.Join(runDir, "pids"))
+	model := sharedModel(t)
+	a := startAgent(t, "a1", "127.0.0.1:0", t.TempDir(), runDir, model)
+	args := func(out, instances string) []string {
+		return []string{"sweep", "--agents", a.addr, "--binary", runner, "--model", model,
+			"--no-preflight", "--runner", "llama-completion", "--instances", instances,
+			"--threads-min", "1", "--threads-max", "1", "--ladder-span", "0",
+			"--reserve-cores", "0", "--ctx-size", "256", "-n", "16", "--timeout", "60",
+			"--outdir", out}
+	}
+	first := filepath.Join(t.TempDir(), "first")
+	busy := startPackbench(t, args(first, "1-8")...)
+	waitFor(t, "first sweep's pack on the agent", func() bool {
+		data, err := os.ReadFile(filepath.Join(runDir, "pids"))
+		return err == nil && len(data) > 0
+	})
+
+	second := filepath.Join(t.TempDir(), "second")
+	code, _, stderr := runPackbench(t, args(second, "1,2")...)
+	if code != 1 {
+		t.Fatalf("sweep on a busy agent: exit %d, want 1\n%s", code, stderr)
+	}
+	fl := readFleet(t, second)
+	if fl.Hosts[0].Status != "failed" || !strings.Contains(fl.Hosts[0].Reason, "busy") {
+		t.Errorf("host = %+v, want failed saying the agent is busy", fl.Hosts[0])
+	}
+	if _, err := os.Stat(filepath.Join(second, "a1", "results.csv")); err == nil {
+		if _, rows := readCSV(t, filepath.Join(second, "a1", "results.csv")); len(rows) != 0 {
+			t.Errorf("busy agent left %d rows, want none", len(rows))
+		}
+	}
+
+	busy.interrupt(t) // frees the agent
+	code, stdout, stderr := runPackbench(t, "sweep", "--resume", "--outdir", second)
+	if code != 0 {
+		t.Fatalf("resume once the agent is free: exit %d\nstdout:\n%s\nstderr:\n%s", code,
+			stdout, stderr)
+	}
+	if _, rows := readCSV(t, filepath.Join(second, "a1", "results.csv")); len(rows) != 2 {
+		t.Errorf("after resume: %d rows, want 2", len(rows))
+	}
+}
+
+// Ctrl-C while the sweep still waits for an agent that does not answer
+// ends the sweep at once; the host is interrupted, not failed.
+func TestSweepInterruptWhileConnecting(t *testing.T) {
+	model := sharedModel(t)
+	a := startAgent(t, "a1", "127.0.0.1:0", t.TempDir(), model)
+	if err := syscall.Kill(a.pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(a.pid, syscall.SIGCONT) })
+
+	out := filepath.Join(t.TempDir(), "out")
+	sweep := startPackbench(t, "sweep", "--agents", a.addr, "--binary", "/bin/true",
+		"--model", model, "--outdir", out)
+	// the sweep asks the stopped agent for its facts, retrying for about
+	// half a minute; a Ctrl-C that waited for that would find it failed
+	time.Sleep(time.Second)
+	sweep.interrupt(t)
+	if fl := readFleet(t, out); fl.Hosts[0].Status != "interrupted" {
+		t.Errorf("host = %+v, want interrupted", fl.Hosts[0])
+	}
+}

@@ -66,12 +66,17 @@ func Judge(inst *Instance, o Outcome, nPredict int, timeout time.Duration) {
 }
 
 // ComboStatus derives a pack's status from its instances: ok when all
-// finished, partial when some did, otherwise the first instance's failure.
+// finished; cancelled when any was cancelled, since a pack cut short from
+// outside measured nothing a resume should keep; partial when some
+// finished; otherwise the first instance's failure.
 func ComboStatus(insts []Instance) (status, reason string) {
-	ok := 0
+	ok, cancelled := 0, 0
 	for _, in := range insts {
-		if in.Status == StatusOK {
+		switch in.Status {
+		case StatusOK:
 			ok++
+		case StatusCancelled:
+			cancelled++
 		}
 	}
 	switch {
@@ -79,17 +84,14 @@ func ComboStatus(insts []Instance) (status, reason string) {
 		return StatusFailed, "no instance ran"
 	case ok == len(insts):
 		return StatusOK, ""
+	case cancelled > 0:
+		return StatusCancelled, fmt.Sprintf("%d of %d instances cancelled before they "+
+			"finished", cancelled, len(insts))
 	case ok > 0:
 		return StatusPartial, fmt.Sprintf("%d of %d instances did not finish: %s",
 			len(insts)-ok, len(insts), firstFailure(insts))
 	}
-	st := insts[0].Status
-	for _, in := range insts {
-		if in.Status == StatusCancelled {
-			st = StatusCancelled
-		}
-	}
-	return st, firstFailure(insts)
+	return insts[0].Status, firstFailure(insts)
 }
 
 func firstFailure(insts []Instance) string {

@@ -221,3 +221,31 @@ func TestCase14OversubscribedPackWithTimeouts(t *testing.T) {
 		}
 	}
 }
+
+// A pack cancelled while some instances had finished is cancelled, not
+// partial: a resume must run it again.
+func TestComboStatusCancelledWins(t *testing.T) {
+	tests := []struct {
+		name     string
+		statuses []string
+		want     string
+	}{
+		{"all ok", []string{StatusOK, StatusOK}, StatusOK},
+		{"one cancelled after one finished", []string{StatusOK, StatusCancelled},
+			StatusCancelled},
+		{"one failed, one cancelled", []string{StatusFailed, StatusCancelled}, StatusCancelled},
+		{"one timed out", []string{StatusOK, StatusTimedOut}, StatusPartial},
+		{"all failed", []string{StatusFailed, StatusFailed}, StatusFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var insts []Instance
+			for i, s := range tt.statuses {
+				insts = append(insts, Instance{Index: i, Status: s, Reason: s})
+			}
+			if got, reason := ComboStatus(insts); got != tt.want {
+				t.Errorf("ComboStatus(%v) = %s (%s), want %s", tt.statuses, got, reason, tt.want)
+			}
+		})
+	}
+}
