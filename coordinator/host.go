@@ -2,10 +2,14 @@ package coordinator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -219,6 +223,13 @@ func (h *HostRun) Run(ctx context.Context) (Document, error) {
 		// the agent runs every pack of a synthetic model with ignore-EOS
 		h.doc.Workload.IgnoreEOS = true
 	}
+	if p := o.Prior; p != nil && len(p.Results) > 0 {
+		if d := workloadDiff(p.Workload, h.doc.Workload); d != "" {
+			return h.doc, fmt.Errorf("%w: resume: the workload differs from the one in "+
+				"%s: %s; resume with the sweep's flags or use another --outdir", api.ErrInvalid,
+				filepath.Join(o.OutDir, "results.json"), d)
+		}
+	}
 	kept := h.keepPrior(ctx)
 	if err := h.write(); err != nil {
 		return h.doc, err
@@ -259,6 +270,46 @@ func (h *HostRun) Run(ctx context.Context) (Document, error) {
 		return h.doc, err
 	}
 	return h.doc, ctx.Err()
+}
+
+// workloadDiff names the fields in which a resumed run's workload differs
+// from the one its kept rows were measured with, as "n_predict 160, was 8";
+// "" when none does. The fields are compared as results.json has them.
+func workloadDiff(was, now runner.Workload) string {
+	fields := func(w runner.Workload) map[string]string {
+		var m map[string]any
+		data, _ := json.Marshal(w)
+		_ = json.Unmarshal(data, &m)
+		out := map[string]string{}
+		for k, v := range m {
+			if s, _ := json.Marshal(v); string(s) != "null" && string(s) != "[]" {
+				out[k] = string(s)
+			}
+		}
+		return out
+	}
+	a, b := fields(was), fields(now)
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	var diffs []string
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if a[k] != b[k] {
+			diffs = append(diffs, fmt.Sprintf("%s %s, was %s", k, orNone(b[k]), orNone(a[k])))
+		}
+	}
+	return strings.Join(diffs, "; ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unset"
+	}
+	return s
 }
 
 // record adds a pack and its row to the document.

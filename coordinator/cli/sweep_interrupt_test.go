@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -158,5 +159,53 @@ func TestSweepInterruptWhileConnecting(t *testing.T) {
 	sweep.interrupt(t)
 	if fl := readFleet(t, out); fl.Hosts[0].Status != "interrupted" {
 		t.Errorf("host = %+v, want interrupted", fl.Hosts[0])
+	}
+}
+
+// A resume given another workload than the one a host's rows were measured
+// with is refused for that host, even when fleet.json recorded no flags
+// (a hand-edited file, or one from an older packbench).
+func TestSweepResumeRefusesAnotherWorkloadWithoutRecordedFlags(t *testing.T) {
+	runDir := t.TempDir()
+	runner := fakeRunner(t, runDir, filepath.Join(runDir, "pids"))
+	model := sharedModel(t)
+	a := startAgent(t, "a1", "127.0.0.1:0", t.TempDir(), runDir, model)
+	out := filepath.Join(t.TempDir(), "out")
+	args := func(n string) []string {
+		return []string{"sweep", "--agents", a.addr, "--binary", runner, "--model", model,
+			"--no-preflight", "--runner", "llama-completion", "--instances", "1,2",
+			"--threads-min", "1", "--threads-max", "1", "--ladder-span", "0",
+			"--reserve-cores", "0", "--ctx-size", "256", "-n", n, "--outdir", out}
+	}
+	if code, _, stderr := runPackbench(t, args("16")...); code != 0 {
+		t.Fatalf("first sweep: exit %d\n%s", code, stderr)
+	}
+	fleetPath := filepath.Join(out, "fleet.json")
+	var doc map[string]any
+	data, err := os.ReadFile(fleetPath)
+	if err != nil || json.Unmarshal(data, &doc) != nil {
+		t.Fatalf("fleet.json: %v", err)
+	}
+	delete(doc, "flags")
+	data, _ = json.Marshal(doc)
+	if err := os.WriteFile(fleetPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(filepath.Join(out, "a1", "results.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	code, _, stderr := runPackbench(t, append(args("99"), "--resume")...)
+	if code != 1 {
+		t.Errorf("resume with -n 99: exit %d, want 1\n%s", code, stderr)
+	}
+	if fl := readFleet(t, out); !strings.Contains(fl.Hosts[0].Reason,
+		"n_predict 99, was 16") {
+		t.Errorf("host = %+v, want a reason naming n_predict 99, was 16", fl.Hosts[0])
+	}
+	if after, _ := os.ReadFile(filepath.Join(out, "a1", "results.csv")); string(after) !=
+		string(before) {
+		t.Errorf("refused resume changed results.csv:\n%s\nwas\n%s", after, before)
 	}
 }
