@@ -175,6 +175,17 @@ func ReadFleetDocument(outDir string) (*FleetDocument, error) {
 		return nil, fmt.Errorf("%w: %s is not a sweep's fleet.json (%v)", ErrNothingToResume,
 			path, err)
 	}
+	if len(doc.Hosts) == 0 {
+		return nil, fmt.Errorf("%w: %s lists no host", ErrNothingToResume, path)
+	}
+	// the file is the user's to edit: a host's dir must stay a plain name
+	// inside outDir, as the sweep made it
+	for i, h := range doc.Hosts {
+		if h.Dir != SanitizeName(h.Dir) || h.Dir == "." || h.Dir == ".." || reservedNames[h.Dir] {
+			return nil, fmt.Errorf("%w: %s hosts[%d].dir %q: accepted: a plain name of "+
+				"letters, digits, '.', '_' and '-'", ErrNothingToResume, path, i, h.Dir)
+		}
+	}
 	return &doc, nil
 }
 

@@ -39,6 +39,8 @@ func TestLocalBadValuesExit2NamingTheFlag(t *testing.T) {
 		{"unknown exec-via", []string{"--exec-via", "zsh"}, "--exec-via"},
 		{"n-predict zero", []string{"-n", "0"}, "--n-predict"},
 		{"model in extra args", []string{"--extra-args", "-m /tmp/other.gguf"}, "--extra-args"},
+		{"empty prompt", []string{"--prompt", ""}, "--prompt"},
+		{"blank prompt", []string{"--prompt", "  "}, "--prompt"},
 		{"model= in extra args", []string{"--extra-args", "--model=/x.gguf"}, "--extra-args"},
 		{"synthetic shape unknown", []string{"--model", "synth:huge:q8_0"}, "--model"},
 		{"synthetic type missing", []string{"--model", "synth:tiny"}, "--model"},

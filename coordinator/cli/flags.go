@@ -206,6 +206,8 @@ func (b *benchFlags) check(local bool) (validated, error) {
 	case b.ctxSize < 1:
 		return v, usagef("invalid --ctx-size %d: accepted: 1 or more (an explicit context "+
 			"keeps every copy from reserving the model's full training context)", b.ctxSize)
+	case strings.TrimSpace(b.prompt) == "":
+		return v, usagef("invalid --prompt %q: accepted: a text that is not blank", b.prompt)
 	case b.temp < 0:
 		return v, usagef("invalid --temp %g: accepted: 0 or more", b.temp)
 	case b.topP.set && (b.topP.v < 0 || b.topP.v > 1):
@@ -223,7 +225,7 @@ func (b *benchFlags) check(local bool) (validated, error) {
 
 	extra, err := runner.SplitArgs(b.extraArgs)
 	if err != nil {
-		return v, usagef("invalid --extra-args %q: %v", b.extraArgs, err)
+		return v, usagef("%v", err) // it names the flag and the value
 	}
 	for _, a := range extra {
 		// a second model flag would run another file than the one recorded

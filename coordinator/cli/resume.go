@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -53,6 +54,23 @@ func givenFlags(fs *flag.FlagSet) map[string]string {
 		}
 	})
 	return out
+}
+
+// recordedAgents are the agents of the sweep in outDir, for a resume that
+// names none.
+func recordedAgents(outDir string) ([]coordinator.Agent, error) {
+	doc, err := coordinator.ReadFleetDocument(outDir)
+	if errors.Is(err, coordinator.ErrNothingToResume) {
+		return nil, usagef("invalid --resume: %v", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	agents := make([]coordinator.Agent, len(doc.Hosts))
+	for i, h := range doc.Hosts {
+		agents[i] = coordinator.Agent{Name: h.Name, Address: h.Address, Labels: h.Labels}
+	}
+	return agents, nil
 }
 
 // resumeAgents refuses a resume whose --agents or --fleet names other hosts
@@ -117,8 +135,8 @@ func resumeFlags(fs *flag.FlagSet, outDir string) error {
 				"default %q)", name, f.Value.String(), f.DefValue))
 		case !set[name] && recorded:
 			if err := fs.Set(name, rec); err != nil {
-				return fmt.Errorf("resume: flag --%s %q recorded in %s/fleet.json: %w",
-					name, rec, outDir, err)
+				return usagef("invalid --resume: --%s %q recorded in %s: %v", name, rec,
+					filepath.Join(outDir, "fleet.json"), err)
 			}
 		}
 	}

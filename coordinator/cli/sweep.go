@@ -54,9 +54,20 @@ func runSweep(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	if *resume && len(agents) > 0 {
+	switch {
+	case *resume && len(agents) > 0:
 		if err := resumeAgents(agents, *outDir); err != nil {
 			return err
+		}
+	case *resume:
+		if agents, err = recordedAgents(*outDir); err != nil {
+			return err
+		}
+	default:
+		// a sweep's finished combos are only ever continued, never replaced
+		if _, err := os.Stat(filepath.Join(*outDir, "fleet.json")); err == nil {
+			return usagef("invalid --outdir %q: it holds a sweep; add --resume to continue "+
+				"it, or give another --outdir", *outDir)
 		}
 	}
 	v, err := bf.check(false)

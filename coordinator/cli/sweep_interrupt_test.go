@@ -53,7 +53,20 @@ func TestSweepInterruptKeepsWhatFinishedAndResumes(t *testing.T) {
 		}
 	}
 
-	code, stdout, se := runPackbench(t, "sweep", "--resume", "--outdir", out)
+	// the recorded agents and flags serve a dry run too
+	code, stdout, se := runPackbench(t, "sweep", "--resume", "--outdir", out, "--dry-run")
+	if code != 0 || !strings.Contains(stdout, "host "+a.addr) ||
+		!strings.Contains(stdout, "plan: 6 combos") {
+		t.Errorf("resume --dry-run: exit %d, want 0 and the recorded host's plan of 6\n"+
+			"stdout:\n%s\nstderr:\n%s", code, stdout, se)
+	}
+	// a new sweep may not replace it
+	if code, _, se := runPackbench(t, "sweep", "--agents", a.addr, "--binary", runner,
+		"--model", model, "--outdir", out); code != 2 || !strings.Contains(se, "holds a sweep") {
+		t.Errorf("sweep into the interrupted sweep's outdir: exit %d, want 2\n%s", code, se)
+	}
+
+	code, stdout, se = runPackbench(t, "sweep", "--resume", "--outdir", out)
 	if code != 0 {
 		t.Fatalf("sweep --resume exit = %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, se)
 	}

@@ -426,6 +426,17 @@ func TestSweepResumeRefusesOtherFlags(t *testing.T) {
 		{[]string{"--agents", "127.0.0.1:2"}, []string{"the agents given (127.0.0.1:2) " +
 			"differ from the sweep's in " + out + " (127.0.0.1:1)"}},
 	}
+	// a host dir edited to leave the outdir is refused before anything is written
+	escape := t.TempDir()
+	bad := strings.Replace(doc, `"dir":"a"`, `"dir":"../../x"`, 1)
+	if err := os.WriteFile(filepath.Join(escape, "fleet.json"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runPackbench(t, "sweep", "--resume", "--outdir", escape); code != 2 ||
+		!strings.Contains(stderr, `hosts[0].dir "../../x"`) {
+		t.Errorf("resume with hosts[0].dir ../../x: exit %d, want 2 naming the field\n%s", code,
+			stderr)
+	}
 	for _, tt := range tests {
 		args := append([]string{"sweep", "--resume", "--outdir", out}, tt.args...)
 		code, _, stderr := runPackbench(t, args...)
