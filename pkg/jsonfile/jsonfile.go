@@ -8,14 +8,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"unicode/utf8"
 )
+
+// bom is the UTF-8 byte order mark some editors put first; it is skipped.
+var bom = []byte{0xEF, 0xBB, 0xBF}
 
 // Decode decodes data, one JSON value, into v. Unknown object keys are
 // refused so that a misspelt setting is not silently ignored, and anything
-// after the value is refused too. Syntax and type errors are wrapped with the
-// line and column where the decoder stopped; errors.As still finds the
-// *json.SyntaxError or *json.UnmarshalTypeError beneath.
+// after the value is refused too. Errors are wrapped with the line and
+// column (in characters) where the decoder stopped; errors.As still finds
+// the *json.SyntaxError or *json.UnmarshalTypeError beneath.
 func Decode(data []byte, v any) error {
+	data = bytes.TrimPrefix(data, bom)
+	if len(bytes.TrimSpace(data)) == 0 {
+		return errors.New("the file is empty; accepted: one JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -28,8 +37,12 @@ func Decode(data []byte, v any) error {
 			return fmt.Errorf("%s: %w", Position(data, se.Offset-1), err)
 		case errors.As(err, &te):
 			return fmt.Errorf("%s: %w", Position(data, te.Offset-1), err)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return fmt.Errorf("%s: the file ends inside a value: %w",
+				Position(data, int64(len(data))), err)
 		}
-		return err
+		// an unknown key: the decoder stopped just after it
+		return fmt.Errorf("near %s: %w", Position(data, dec.InputOffset()-1), err)
 	}
 	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
 		return fmt.Errorf("%s: unexpected data after the JSON value",
@@ -39,11 +52,11 @@ func Decode(data []byte, v any) error {
 }
 
 // Position names the 1-based line and column of the byte at 0-based index
-// i of data.
+// i of data, counting columns in characters.
 func Position(data []byte, i int64) string {
 	i = min(max(i, 0), int64(len(data)))
 	before := data[:i]
 	line := bytes.Count(before, []byte("\n")) + 1
-	col := len(before) - bytes.LastIndexByte(before, '\n')
+	col := utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:]) + 1
 	return fmt.Sprintf("line %d, column %d", line, col)
 }

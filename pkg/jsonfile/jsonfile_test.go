@@ -26,9 +26,11 @@ func TestDecodeErrorsSayWhere(t *testing.T) {
 			"line 3, column 23: invalid character ','"},
 		{"first byte", "x", "line 1, column 1: invalid character 'x'"},
 		{"type", "{\n\"port\": \"80\"\n}", "line 2, column 12: json: cannot unmarshal string"},
-		{"unknown key", `{"agentz": []}`, `unknown field "agentz"`},
+		{"unknown key", "{\n  \"agentz\": []}", `near line 2, column 15: json: unknown field "agentz"`},
 		{"trailing", "{}\n{}\n", "line 2, column 1: unexpected data after the JSON value"},
-		{"truncated", `{"agents": [`, "unexpected EOF"},
+		{"truncated", "{\"agents\": [", "line 1, column 13: the file ends inside a value"},
+		{"empty", " \n", "the file is empty"},
+		{"columns count characters", "{\"port\": \"äöü\",, }", "line 1, column 16: invalid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,7 +54,8 @@ func TestDecodeKeepsErrorTypes(t *testing.T) {
 
 func TestDecodeAccepts(t *testing.T) {
 	var d doc
-	in := "\n{\"agents\": [{\"address\": \"127.0.0.1:7070\"}], \"port\": 9}\n\n"
+	// with the byte order mark some editors write first
+	in := "\xef\xbb\xbf\n{\"agents\": [{\"address\": \"127.0.0.1:7070\"}], \"port\": 9}\n\n"
 	if err := jsonfile.Decode([]byte(in), &d); err != nil {
 		t.Fatalf("Decode(valid) = %v", err)
 	}
