@@ -152,7 +152,8 @@ func (a *Agent) Preflight(ctx context.Context,
 		}
 	}
 	var flagErr *runner.FlagError
-	if errors.As(err, &flagErr) {
+	// a binary that is no runner is the caller's mistake, as a bad flag is
+	if errors.As(err, &flagErr) || errors.Is(err, runner.ErrUnrecognised) {
 		return runner.Preflight{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
 	}
 	if err != nil {

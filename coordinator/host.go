@@ -195,7 +195,7 @@ func (h *HostRun) Run(ctx context.Context) (Document, error) {
 	pf, err := h.client.Preflight(ctx, api.PreflightRequest{Binary: o.Binary,
 		Runner: o.Runner, ExecMode: o.ExecMode, NoPreflight: o.NoPreflight})
 	if err != nil {
-		return h.doc, fmt.Errorf("preflight %s: %w", o.Binary, err)
+		return h.doc, err
 	}
 	h.logger.Info("runner identified", "runner", pf.Kind, "exec_mode", pf.ExecMode,
 		"version", pf.Version)

@@ -125,7 +125,7 @@ func (r *Remote) Preflight(ctx context.Context,
 		return err
 	})
 	if err != nil {
-		return runner.Preflight{}, callErr("preflight", err)
+		return runner.Preflight{}, callErr("agent", err) // the agent's error says preflight
 	}
 	return wire.PreflightFromProto(resp.GetPreflight()), nil
 }

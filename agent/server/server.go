@@ -178,7 +178,7 @@ func (s *Server) Preflight(ctx context.Context,
 	req *packbenchv1.PreflightRequest) (*packbenchv1.PreflightResponse, error) {
 	pf, err := s.agent.Preflight(ctx, wire.PreflightRequestFromProto(req))
 	if err != nil {
-		return nil, wire.StatusError(fmt.Errorf("preflight: %w", err))
+		return nil, wire.StatusError(err) // it names the binary
 	}
 	return &packbenchv1.PreflightResponse{Preflight: wire.PreflightToProto(pf)}, nil
 }

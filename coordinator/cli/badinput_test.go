@@ -103,3 +103,19 @@ func TestLocalDryRunNotesOnce(t *testing.T) {
 		t.Errorf("stderr repeats the note:\n%s", stderr)
 	}
 }
+
+// A binary that is no runner packbench knows is bad input: exit 2, naming
+// the kinds --runner takes.
+func TestLocalBinaryNotARunner(t *testing.T) {
+	code, stdout, stderr := runPackbench(t, "local", "--binary", "/bin/echo", "--model",
+		sharedModel(t), "--instances", "1", "--outdir", filepath.Join(t.TempDir(), "out"))
+	if code != 2 || !strings.Contains(stderr, "runner not recognised") ||
+		!strings.Contains(stderr, "--runner llamafile|llama-completion") ||
+		strings.Count(stderr, "preflight") != 1 {
+		t.Errorf("exit %d, want 2 with one preflight message listing the runners\n%s", code,
+			stderr)
+	}
+	if strings.Contains(stdout, "best:") {
+		t.Errorf("a run that measured nothing printed a summary:\n%s", stdout)
+	}
+}

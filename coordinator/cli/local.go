@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -149,6 +150,11 @@ func runLocal(args []string, env Env) error {
 	case errors.Is(err, context.Canceled):
 		logger.Warn("interrupted; finished combos are kept", "outdir", *outDir)
 		return errInterrupted
+	case errors.Is(err, api.ErrInvalid):
+		// the agent here runs what the flags say: what it refuses, they asked;
+		// its sentinel's words add nothing for a person
+		msg := strings.TrimPrefix(err.Error(), "agent: ")
+		return usagef("%s", strings.Replace(msg, api.ErrInvalid.Error()+": ", "", 1))
 	case err != nil:
 		return err
 	}
@@ -168,7 +174,7 @@ func needModel(ctx context.Context, ag coordinator.Client, bf benchFlags, v vali
 	pf, err := ag.Preflight(ctx, api.PreflightRequest{Binary: bf.binary, Runner: v.kind,
 		ExecMode: v.mode, NoPreflight: bf.noPreflight})
 	if err != nil {
-		return fmt.Errorf("preflight %s: %w", bf.binary, err)
+		return err
 	}
 	if pf.Kind != runner.Llamafile {
 		return usagef("%s", coordinator.ModelRequired(pf.Kind))

@@ -100,7 +100,11 @@ func Detect(ctx context.Context, binary string, mode ExecMode,
 func classifyInto(pf Preflight, binary, help, version string) (Preflight, error) {
 	kind, flags, err := Classify(help + "\n" + version)
 	if err != nil {
-		hint := fmt.Sprintf("pass %s", FlagRunner)
+		names := make([]string, len(Kinds))
+		for i, k := range Kinds {
+			names[i] = string(k)
+		}
+		hint := fmt.Sprintf("if it is one, pass %s %s", FlagRunner, strings.Join(names, "|"))
 		if strings.Contains(help, "run-detectors") ||
 			strings.Contains(help, "find an interpreter") {
 			hint = fmt.Sprintf("another loader ran it (binfmt_misc): try %s sh, or pass %s",
