@@ -385,7 +385,8 @@ func (h *HostRun) runCombo(ctx context.Context, c plan.Combo) (result.Pack, erro
 		p, err = h.attempt(ctx, keeper, id, c, attempt > 0, emit)
 		switch {
 		case errors.Is(err, errNextID), errors.Is(err, ErrInterrupted):
-			log.Warn("pack id used up; running the combo under a new id", "error", err)
+			// expected on a resume: the cancelled pack keeps its id on the agent
+			log.Info("running the combo again under a new pack id", "reason", err)
 			continue
 		case errors.Is(err, ErrUnreachable):
 			log.Error("agent unreachable", "error", err)
@@ -416,7 +417,7 @@ func (h *HostRun) runCombo(ctx context.Context, c plan.Combo) (result.Pack, erro
 
 // errNextID says a pack id cannot be used: its pack was cancelled or
 // interrupted earlier.
-var errNextID = errors.New("pack id already used")
+var errNextID = errors.New("its earlier pack id was cancelled")
 
 // attempt runs the combo as pack id, or takes what the agent has of it.
 func (h *HostRun) attempt(ctx context.Context, keeper PackKeeper, id string, c plan.Combo,
@@ -464,12 +465,21 @@ func (h *HostRun) logsMissing(p result.Pack) bool {
 	return false
 }
 
+// logFetchAfterCancel bounds fetching the logs of a pack that a Ctrl-C cut
+// short: its row names them, so they are worth a moment more.
+const logFetchAfterCancel = 10 * time.Second
+
 // fetchLogs copies p's logs into OutDir when asked to; a failure is logged
 // and the pack's row stands without them.
 func (h *HostRun) fetchLogs(ctx context.Context, p result.Pack) {
 	f, ok := h.client.(LogFetcher)
-	if !h.opts.FetchLogs || !ok || ctx.Err() != nil {
+	if !h.opts.FetchLogs || !ok {
 		return
+	}
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), logFetchAfterCancel)
+		defer cancel()
 	}
 	if err := f.FetchLogs(ctx, p, h.opts.OutDir); err != nil {
 		h.logger.Warn("cannot fetch logs", "combo", p.ID, "error", err)

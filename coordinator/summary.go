@@ -129,7 +129,8 @@ var FleetColumns = []result.Column[HostSummary]{
 	col("combos_planned", "combos in the host's plan", func(h HostSummary) string {
 		return itoa(h.CombosPlanned)
 	}),
-	col("combos_done", "combos with a row in results.csv", func(h HostSummary) string {
+	col("combos_done", "combos with a final row in results.csv (not cancelled; a resume "+
+		"runs cancelled ones again)", func(h HostSummary) string {
 		return itoa(h.CombosDone)
 	}),
 	col("best_instances", "instances of the best combo", bestCell(func(b result.BestRow) string {
@@ -174,7 +175,12 @@ func summarize(h *HostSummary, doc Document) {
 		h.Facts = &f
 	}
 	h.Model = doc.Model
-	h.CombosPlanned, h.CombosDone = len(doc.Plan.Combos), len(doc.Results)
+	h.CombosPlanned, h.CombosDone = len(doc.Plan.Combos), 0
+	for _, r := range doc.Results {
+		if r.Status != result.StatusCancelled {
+			h.CombosDone++
+		}
+	}
 	h.Best, h.BestOverlap = nil, nil
 	if top, ok := result.Top(doc.BestByInstances); ok {
 		h.Best = &top

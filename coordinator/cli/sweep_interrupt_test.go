@@ -42,6 +42,15 @@ func TestSweepInterruptKeepsWhatFinishedAndResumes(t *testing.T) {
 	if len(rows) < 1 || len(rows) > 6 {
 		t.Fatalf("results.csv after Ctrl-C has %d rows, want 1 to 6", len(rows))
 	}
+	// every row's logs are here, the cut-short pack's too
+	for _, r := range rows {
+		for _, l := range strings.Split(r["stdout_paths"]+";"+r["stderr_paths"], ";") {
+			if _, err := os.Stat(filepath.Join(out, "a1", l)); l != "" && err != nil {
+				t.Errorf("row m=%s (%s): log %s missing: %v", r["instances"], r["status"], l,
+					err)
+			}
+		}
+	}
 	// the agent stopped the pack it was running: no runner outlives it
 	// for long (the agent's grace is bounded; poll, bounded)
 	for _, pid := range runnerPIDs(t, pidFile) {

@@ -86,6 +86,9 @@ func Build(spec Spec, physicalCores, usableCPUs int) (Plan, error) {
 	}
 
 	b.noteOversubscribed()
+	if b.plan.Notes == nil {
+		b.plan.Notes = []string{} // results.json says "notes": [], not null
+	}
 	if len(b.plan.Combos) == 0 {
 		// unreachable by the rule: every count yields at least one thread value
 		return Plan{}, fmt.Errorf("build plan: no combos for instances %q", spec.Instances)
