@@ -45,7 +45,9 @@ var Columns = []Column[Row]{
 	}},
 	{"prompt_len", "prompt length, characters", func(r Row) string { return itoa(r.PromptLen) }},
 	{"n_predict", "tokens asked for (-n)", func(r Row) string { return itoa(r.NPredict) }},
-	{"per_instance_mem_mib_est", "estimated memory of one instance, MiB", func(r Row) string {
+	{"per_instance_mem_mib_est", "estimated private memory of one instance, MiB: KV cache, " +
+		"compute buffers and runtime (and the weights under --no-mmap); mmapped weights are " +
+		"shared and counted once in total_mem_mib_est", func(r Row) string {
 		return ftoa(r.PerInstanceMemMiB)
 	}},
 	{"total_mem_mib_est", "estimated memory of the pack, MiB (mmapped weights once)",
