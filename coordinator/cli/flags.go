@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/packbench/packbench/pkg/api"
+	"github.com/packbench/packbench/coordinator"
 	"github.com/packbench/packbench/pkg/plan"
 	"github.com/packbench/packbench/pkg/runner"
 	"github.com/packbench/packbench/pkg/synth"
@@ -198,6 +199,10 @@ func (b *benchFlags) check(local bool) (validated, error) {
 	if b.noPreflight && v.kind == runner.Auto {
 		return v, usagef("--no-preflight needs an explicit --runner " +
 			"(llamafile, llama-completion, llama-cli, llama-simple or node-llama-cpp)")
+	}
+	// with the runner named, a missing model is known before any agent is asked
+	if b.model == "" && v.kind != runner.Auto && v.kind != runner.Llamafile {
+		return v, usagef("%s", coordinator.ModelRequired(v.kind))
 	}
 
 	switch {

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/packbench/packbench/coordinator"
+	"github.com/packbench/packbench/pkg/plan"
+	"github.com/packbench/packbench/pkg/synth"
 )
 
 // flagAliases maps a short flag to the long name it is recorded under.
@@ -102,6 +104,26 @@ func resumeAgents(agents []coordinator.Agent, outDir string) error {
 	return nil
 }
 
+// sameFlagValue says whether two values of the flag name mean the same:
+// 1-2 and 1,2 for --instances, synth:tiny:q8_0 and synth:tiny:q8_0:1 for
+// --model; other flags compare as written.
+func sameFlagValue(name, a, b string) bool {
+	if a == b {
+		return true
+	}
+	switch name {
+	case "instances":
+		x, errX := plan.ParseInstances(a)
+		y, errY := plan.ParseInstances(b)
+		return errX == nil && errY == nil && slices.Equal(x, y)
+	case "model":
+		x, errX := synth.ParseModelRef(a)
+		y, errY := synth.ParseModelRef(b)
+		return errX == nil && errY == nil && x.String() == y.String()
+	}
+	return false
+}
+
 // resumeFlags gives fs the benchmark flags recorded by the sweep in outDir,
 // so that a resume measures the rest of the plan as the sweep began it. A
 // flag given again must have its recorded value (or, if the sweep did not
@@ -126,13 +148,18 @@ func resumeFlags(fs *flag.FlagSet, outDir string) error {
 	for _, name := range recordedFlagNames() {
 		f := fs.Lookup(name)
 		rec, recorded := doc.Flags[name]
+		now := f.Value.String()
 		switch {
-		case set[name] && recorded && f.Value.String() != rec:
-			conflicts = append(conflicts, fmt.Sprintf("--%s %q (the sweep used %q)", name,
-				f.Value.String(), rec))
-		case set[name] && !recorded && f.Value.String() != f.DefValue:
-			conflicts = append(conflicts, fmt.Sprintf("--%s %q (the sweep used the "+
-				"default %q)", name, f.Value.String(), f.DefValue))
+		case set[name] && recorded && !sameFlagValue(name, now, rec):
+			conflicts = append(conflicts, fmt.Sprintf("--%s %q (it used %q)", name, now, rec))
+		case set[name] && !recorded && !sameFlagValue(name, now, f.DefValue):
+			was := "the default"
+			if f.DefValue != "" {
+				was += fmt.Sprintf(" %q", f.DefValue)
+			} else {
+				was = "none"
+			}
+			conflicts = append(conflicts, fmt.Sprintf("--%s %q (it used %s)", name, now, was))
 		case !set[name] && recorded:
 			if err := fs.Set(name, rec); err != nil {
 				return usagef("invalid --resume: --%s %q recorded in %s: %v", name, rec,
@@ -142,9 +169,9 @@ func resumeFlags(fs *flag.FlagSet, outDir string) error {
 	}
 	if len(conflicts) > 0 {
 		slices.Sort(conflicts)
-		return usagef("invalid --resume: %s differ from the sweep in %s; drop them to "+
-			"resume with its settings, or give a new --outdir to start another sweep",
-			strings.Join(conflicts, ", "), outDir)
+		return usagef("invalid --resume: flags differ from the sweep in %s: %s; drop them "+
+			"to resume with its settings, or give a new --outdir to start another sweep",
+			outDir, strings.Join(conflicts, ", "))
 	}
 	return nil
 }

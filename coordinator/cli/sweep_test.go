@@ -388,6 +388,8 @@ func TestSweepBadFleetExit2NamingTheField(t *testing.T) {
 			"5000"}, "--threads-max"},
 		{"ladder-span too wide", []string{"--agents", "127.0.0.1:1", "--ladder-span",
 			"100000"}, "--ladder-span"},
+		{"named runner without a model", []string{"--agents", "127.0.0.1:1", "--runner",
+			"llama-completion"}, "--model is required for runner llama-completion"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -419,10 +421,14 @@ func TestSweepResumeRefusesOtherFlags(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"-n", "64"}, []string{`--n-predict "64" (the sweep used "16")`}},
+		{[]string{"-n", "64"}, []string{`--n-predict "64" (it used "16")`}},
 		{[]string{"--model", "synth:small:q8_0", "--ctx-size", "512"},
-			[]string{`--model "synth:small:q8_0" (the sweep used "synth:tiny:q8_0")`,
-				`--ctx-size "512" (the sweep used the default "4096")`}},
+			[]string{`--model "synth:small:q8_0" (it used "synth:tiny:q8_0")`,
+				`--ctx-size "512" (it used the default "4096")`}},
+		{[]string{"--top-p", "0.5"}, []string{`--top-p "0.5" (it used none)`}},
+		// the same values written otherwise are not a conflict; the agent list is
+		{[]string{"--instances", "1,2,3,4", "--model", "synth:tiny:q8_0:1",
+			"--agents", "127.0.0.1:9"}, []string{"the agents given"}},
 		{[]string{"--agents", "127.0.0.1:2"}, []string{"the agents given (127.0.0.1:2) " +
 			"differ from the sweep's in " + out + " (127.0.0.1:1)"}},
 	}
