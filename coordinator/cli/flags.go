@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/packbench/packbench/pkg/api"
 	"github.com/packbench/packbench/coordinator"
+	"github.com/packbench/packbench/pkg/api"
 	"github.com/packbench/packbench/pkg/plan"
 	"github.com/packbench/packbench/pkg/runner"
 	"github.com/packbench/packbench/pkg/synth"
