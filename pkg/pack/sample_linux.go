@@ -97,12 +97,12 @@ type sampler struct {
 // model, and a short benchmark run peaks and exits within a second or two,
 // so sampling starts every firstSampleGap, doubles to at most denseGap for
 // the first densePeriod, then doubles on to s.every: short runs get a
-// sample every tenth of a second to their end, and a long pack costs a few
+// sample every fifth of a second to their end, and a long pack costs a few
 // reads a second at most.
 const (
 	firstSampleGap = 25 * time.Millisecond
-	denseGap       = 100 * time.Millisecond
-	densePeriod    = 3 * time.Second
+	denseGap       = 200 * time.Millisecond
+	densePeriod    = 2 * time.Second
 )
 
 // run samples at once and then on the schedule above until stop is closed.
