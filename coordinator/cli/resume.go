@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -141,11 +142,19 @@ func resumeFlags(fs *flag.FlagSet, outDir string) error {
 	if doc.Flags == nil {
 		return nil
 	}
+	known := recordedFlagNames()
+	for _, name := range slices.Sorted(maps.Keys(doc.Flags)) {
+		if !slices.Contains(known, name) {
+			return usagef("invalid --resume: %s records a flag --%s that sweep does not "+
+				"take; accepted: %s", filepath.Join(outDir, "fleet.json"), name,
+				strings.Join(known, ", "))
+		}
+	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[canonicalFlag(f.Name)] = true })
 
 	var conflicts []string
-	for _, name := range recordedFlagNames() {
+	for _, name := range known {
 		f := fs.Lookup(name)
 		rec, recorded := doc.Flags[name]
 		now := f.Value.String()

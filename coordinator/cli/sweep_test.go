@@ -432,6 +432,16 @@ func TestSweepResumeRefusesOtherFlags(t *testing.T) {
 		{[]string{"--agents", "127.0.0.1:2"}, []string{"the agents given (127.0.0.1:2) " +
 			"differ from the sweep's in " + out + " (127.0.0.1:1)"}},
 	}
+	// a flag name the sweep never had is refused, not ignored
+	typo := t.TempDir()
+	if err := os.WriteFile(filepath.Join(typo, "fleet.json"),
+		[]byte(strings.Replace(doc, `"n-predict"`, `"n-predikt"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runPackbench(t, "sweep", "--resume", "--outdir", typo); code != 2 ||
+		!strings.Contains(stderr, "records a flag --n-predikt") {
+		t.Errorf("resume with a recorded n-predikt: exit %d, want 2 naming it\n%s", code, stderr)
+	}
 	// a host dir edited to leave the outdir is refused before anything is written
 	escape := t.TempDir()
 	bad := strings.Replace(doc, `"dir":"a"`, `"dir":"../../x"`, 1)
