@@ -62,7 +62,9 @@ var Columns = []Column[Row]{
 		return strings.Join(r.StderrPaths, ";")
 	}},
 
-	{"status", "ok, partial, failed, timeout, cancelled or skipped", func(r Row) string {
+	{"status", "ok; partial (some instances failed or timed out); failed; timeout; " +
+		"cancelled (cut short by Ctrl-C or shutdown: a resume runs it again); skipped " +
+		"(over the memory cap)", func(r Row) string {
 		return r.Status
 	}},
 	{"reason", "why the combo is not ok (empty when it is)", func(r Row) string { return r.Reason }},
