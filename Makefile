@@ -34,12 +34,13 @@ test: build engine ## run every test (unit, case and end-to-end)
 	$(GO) test -race -count=1 ./...
 
 # The demo generates enough tokens (-n 256) that two instances' generation
-# overlaps despite their differing start-up, and splits the cores evenly
-# (--ladder-span 0) so that no combo oversubscribes a small machine.
+# overlaps despite their differing start-up, with a context that holds them
+# and the prompt, and splits the cores evenly (--ladder-span 0) so that no
+# combo oversubscribes a small machine.
 demo: build engine ## benchmark a synthesized 48 MB model on this machine
 	./$(BIN)/packbench local --binary $(ENGINE) --model $(MODEL) \
 		--instances 1,2 --threads-min 1 --reserve-cores 0 --ladder-span 0 \
-		--ctx-size 256 -n 256 --timeout 120 --outdir $(DEMO_OUT)
+		--ctx-size 512 -n 256 --timeout 120 --outdir $(DEMO_OUT)
 
 bench: ## run the speed and memory benchmarks (a few minutes)
 	$(GO) test -run '^$$' -bench StartSkew8 -benchtime 50x ./pkg/pack/

@@ -107,15 +107,19 @@ func TestLocalDryRunNotesOnce(t *testing.T) {
 // A binary that is no runner packbench knows is bad input: exit 2, naming
 // the kinds --runner takes.
 func TestLocalBinaryNotARunner(t *testing.T) {
-	code, stdout, stderr := runPackbench(t, "local", "--binary", "/bin/echo", "--model",
-		sharedModel(t), "--instances", "1", "--outdir", filepath.Join(t.TempDir(), "out"))
-	if code != 2 || !strings.Contains(stderr, "runner not recognised") ||
-		!strings.Contains(stderr, "--runner llamafile|llama-completion") ||
-		strings.Count(stderr, "preflight") != 1 {
-		t.Errorf("exit %d, want 2 with one preflight message listing the runners\n%s", code,
-			stderr)
-	}
-	if strings.Contains(stdout, "best:") {
-		t.Errorf("a run that measured nothing printed a summary:\n%s", stdout)
+	// with a model the run finds out; without, the check for a needed model does
+	for _, model := range [][]string{{"--model", sharedModel(t)}, nil} {
+		args := append([]string{"local", "--binary", "/bin/echo", "--instances", "1",
+			"--outdir", filepath.Join(t.TempDir(), "out")}, model...)
+		code, stdout, stderr := runPackbench(t, args...)
+		if code != 2 || !strings.Contains(stderr, "runner not recognised") ||
+			!strings.Contains(stderr, "--runner llamafile|llama-completion") ||
+			strings.Count(stderr, "preflight") != 1 || strings.Contains(stderr, "invalid request") {
+			t.Errorf("%v: exit %d, want 2 with one preflight message listing the runners\n%s",
+				args, code, stderr)
+		}
+		if strings.Contains(stdout, "best:") {
+			t.Errorf("a run that measured nothing printed a summary:\n%s", stdout)
+		}
 	}
 }

@@ -55,6 +55,32 @@ func (o *optFloat) Set(s string) error {
 }
 
 // optInt is an int flag that remembers whether it was set.
+// decimalInt is an int flag read in base 10 only, as cpu_pack_bench.py's
+// int() reads it: flag.IntVar takes 010 as 8 and 0x10 as 16.
+type decimalInt struct{ p *int }
+
+// intFlag defines a decimalInt; -h shows it as an int, like flag.IntVar.
+func intFlag(fs *flag.FlagSet, p *int, name string, value int, usage string) {
+	*p = value
+	fs.Var(decimalInt{p}, name, usage+" (a decimal `int`)")
+}
+
+func (d decimalInt) String() string {
+	if d.p == nil {
+		return "0"
+	}
+	return strconv.Itoa(*d.p)
+}
+
+func (d decimalInt) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("accepted: a decimal integer")
+	}
+	*d.p = v
+	return nil
+}
+
 type optInt struct {
 	v   int
 	set bool
@@ -112,10 +138,10 @@ func (b *benchFlags) register(fs *flag.FlagSet) {
 		"do not run the binary's --help first (needs --runner)")
 
 	fs.StringVar(&b.prompt, "prompt", defaultPrompt, "prompt text")
-	fs.IntVar(&b.nPredict, "n-predict", defaultNPredict, "tokens to generate")
-	fs.IntVar(&b.nPredict, "n", defaultNPredict, "tokens to generate (short for --n-predict)")
-	fs.IntVar(&b.seed, "seed", defaultSeed, "sampling seed")
-	fs.IntVar(&b.ctxSize, "ctx-size", defaultCtxSize, "context size in tokens")
+	intFlag(fs, &b.nPredict, "n-predict", defaultNPredict, "tokens to generate")
+	intFlag(fs, &b.nPredict, "n", defaultNPredict, "tokens to generate (short for --n-predict)")
+	intFlag(fs, &b.seed, "seed", defaultSeed, "sampling seed")
+	intFlag(fs, &b.ctxSize, "ctx-size", defaultCtxSize, "context size in tokens")
 	fs.Float64Var(&b.temp, "temp", defaultTemp, "sampling temperature")
 	fs.Var(&b.topP, "top-p", "top-p sampling (optional)")
 	fs.Var(&b.topK, "top-k", "top-k sampling (optional)")
@@ -123,18 +149,18 @@ func (b *benchFlags) register(fs *flag.FlagSet) {
 
 	fs.StringVar(&b.instances, "instances", "auto",
 		"instance counts: auto, a list like 3,4,5, or a range like 3-8 or 2:1:10")
-	fs.IntVar(&b.threadsMin, "threads-min", defaultThreadsMin, "fewest threads per instance")
-	fs.IntVar(&b.threadsMax, "threads-max", 0,
+	intFlag(fs, &b.threadsMin, "threads-min", defaultThreadsMin, "fewest threads per instance")
+	intFlag(fs, &b.threadsMax, "threads-max", 0,
 		"most threads per instance (default: physical cores; more allows SMT)")
-	fs.IntVar(&b.ladderSpan, "ladder-span", defaultLadderSpan,
+	intFlag(fs, &b.ladderSpan, "ladder-span", defaultLadderSpan,
 		"threads tried around the even split: base-span .. base+span")
-	fs.IntVar(&b.reserveCores, "reserve-cores", defaultReserve, "cores left for the OS and I/O")
+	intFlag(fs, &b.reserveCores, "reserve-cores", defaultReserve, "cores left for the OS and I/O")
 
 	fs.Float64Var(&b.timeoutS, "timeout", defaultTimeoutS,
 		"seconds a run may take before it is killed")
 	fs.Float64Var(&b.memHeadroom, "mem-headroom", defaultMemHeadroom,
 		"largest share of MemAvailable a pack's estimate may take, in (0, 1]")
-	fs.IntVar(&b.logCapMiB, "log-cap-mib", 16, "MiB of each output stream kept per instance")
+	intFlag(fs, &b.logCapMiB, "log-cap-mib", 16, "MiB of each output stream kept per instance")
 	fs.BoolVar(&b.dryRun, "dry-run", false, "print the plan and exit")
 	fs.BoolVar(&b.verbose, "v", false, "debug logging")
 	fs.BoolVar(&b.verbose, "verbose", false, "debug logging")
@@ -147,6 +173,29 @@ type validated struct {
 	workload runner.Workload
 	spec     plan.Spec
 	timeout  time.Duration
+	warnings []string // doubts about the values, for the log
+}
+
+// contextWarning doubts that the prompt and the tokens asked for fit the
+// context. Tokens are not known before the model's tokenizer runs, but a
+// prompt never takes more tokens than bytes (plus a start token), and
+// byte-level tokenizers (synthetic models) take exactly that many. A run
+// that does not fit shifts or stops its context, generates fewer tokens than
+// asked and measures something else.
+func contextWarning(w runner.Workload) string {
+	most := len(w.Prompt) + 1 + w.NPredict
+	switch {
+	case w.NPredict >= w.CtxSize:
+		return fmt.Sprintf("-n/--n-predict %d does not fit --ctx-size %d: runs will shift "+
+			"or stop their context and generate fewer tokens than asked", w.NPredict,
+			w.CtxSize)
+	case most > w.CtxSize:
+		return fmt.Sprintf("the prompt (%d bytes) and -n/--n-predict %d may not fit "+
+			"--ctx-size %d (a byte-level tokenizer, as synthetic models have, needs %d); a "+
+			"larger --ctx-size avoids early stops", len(w.Prompt), w.NPredict, w.CtxSize,
+			most)
+	}
+	return ""
 }
 
 // validate checks every value that can be checked without the host; each
@@ -246,6 +295,9 @@ func (b *benchFlags) check(local bool) (validated, error) {
 	}
 	if b.topK.set {
 		v.workload.TopK = &b.topK.v
+	}
+	if w := contextWarning(v.workload); w != "" {
+		v.warnings = append(v.warnings, w)
 	}
 
 	v.spec = plan.Spec{Instances: b.instances, ThreadsMin: b.threadsMin,

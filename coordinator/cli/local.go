@@ -72,6 +72,9 @@ func runLocal(args []string, env Env) error {
 		logOut = bar
 	}
 	logger := newLogger(logOut, bf.verbose)
+	for _, w := range v.warnings {
+		logger.Warn(w)
+	}
 
 	allow := []string{bf.binary}
 	if bf.model != "" && !synth.IsModelRef(bf.model) {
@@ -134,7 +137,7 @@ func runLocal(args []string, env Env) error {
 		return nil
 	}
 	if err := needModel(ctx, client, bf, v); err != nil {
-		return err
+		return refusedByAgent(err)
 	}
 
 	doc, err := run.Run(ctx)
@@ -150,19 +153,25 @@ func runLocal(args []string, env Env) error {
 	case errors.Is(err, context.Canceled):
 		logger.Warn("interrupted; finished combos are kept", "outdir", *outDir)
 		return errInterrupted
-	case errors.Is(err, api.ErrInvalid):
-		// the agent here runs what the flags say: what it refuses, they asked;
-		// its sentinel's words add nothing for a person
-		msg := strings.TrimPrefix(err.Error(), "agent: ")
-		return usagef("%s", strings.Replace(msg, api.ErrInvalid.Error()+": ", "", 1))
 	case err != nil:
-		return err
+		return refusedByAgent(err)
 	}
 	if _, ok := result.Top(doc.BestByInstances); !ok {
 		return fmt.Errorf("no combo finished with every instance; see %s",
 			filepath.Join(*outDir, "results.csv"))
 	}
 	return nil
+}
+
+// refusedByAgent makes what the in-process agent refused as invalid a usage
+// error (exit 2): it runs what the flags say, so the flags asked for it. Its
+// sentinel's words add nothing for a person. Other errors pass unchanged.
+func refusedByAgent(err error) error {
+	if !errors.Is(err, api.ErrInvalid) {
+		return err
+	}
+	msg := strings.TrimPrefix(err.Error(), "agent: ")
+	return usagef("%s", strings.Replace(msg, api.ErrInvalid.Error()+": ", "", 1))
 }
 
 // needModel refuses a run without --model unless the runner carries its own
@@ -190,12 +199,21 @@ func printModel(w io.Writer, ref, dir string) {
 	if err != nil {
 		return // not a synthetic model; validate already refused a bad one
 	}
-	where := filepath.Join(dir, spec.FileName())
-	if dir == "" {
-		where = filepath.Join("STATE_DIR", "models", spec.FileName()) + " on each agent"
+	where := "written to " + filepath.Join(dir, spec.FileName()) + " on first use"
+	switch {
+	case dir == "":
+		where = "written to " + filepath.Join("STATE_DIR", "models", spec.FileName()) +
+			" on each agent on first use"
+	case fileExists(filepath.Join(dir, spec.FileName())):
+		where = "already in " + dir + " (reused if its hash still matches)"
 	}
-	fmt.Fprintf(w, "model: %s, %s, %d weights, written to %s on first use\n", spec,
-		byteSize(spec.Size()), spec.Params(), where)
+	fmt.Fprintf(w, "model: %s, %s, %d weights, %s\n", spec, byteSize(spec.Size()),
+		spec.Params(), where)
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // byteSize prints n bytes in the largest binary unit that keeps a whole

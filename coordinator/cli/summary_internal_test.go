@@ -7,6 +7,7 @@ import (
 
 	"github.com/packbench/packbench/coordinator"
 	"github.com/packbench/packbench/pkg/result"
+	"github.com/packbench/packbench/pkg/runner"
 )
 
 // The summary warns when the best combo's instances barely overlapped.
@@ -53,5 +54,26 @@ func TestByteSizeAndPlural(t *testing.T) {
 	}
 	if got := plural(1, "combo") + ", " + plural(2, "combo"); got != "1 combo, 2 combos" {
 		t.Errorf("plural = %q, want %q", got, "1 combo, 2 combos")
+	}
+}
+
+func TestContextWarning(t *testing.T) {
+	w := runner.Workload{Prompt: "CPU pack benchmark. Write one short sentence.", CtxSize: 512}
+	tests := []struct {
+		n, ctx int
+		want   string // "" for no warning
+	}{
+		{256, 512, ""},
+		{256, 256, "-n/--n-predict 256 does not fit --ctx-size 256"},
+		{240, 256, "may not fit --ctx-size 256 (a byte-level tokenizer, as synthetic " +
+			"models have, needs 286)"},
+		{160, 4096, ""},
+	}
+	for _, tt := range tests {
+		w.NPredict, w.CtxSize = tt.n, tt.ctx
+		got := contextWarning(w)
+		if (got == "") != (tt.want == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("contextWarning(n %d, ctx %d) = %q, want %q", tt.n, tt.ctx, got, tt.want)
+		}
 	}
 }

@@ -91,6 +91,9 @@ func runSweep(args []string, env Env) error {
 		logOut = board
 	}
 	logger := newLogger(logOut, bf.verbose)
+	for _, w := range v.warnings {
+		logger.Warn(w)
+	}
 	creds, err := tf.clientCreds()
 	if err != nil {
 		return err

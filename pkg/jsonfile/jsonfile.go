@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -36,12 +38,18 @@ func Decode(data []byte, v any) error {
 		case errors.As(err, &se):
 			return fmt.Errorf("%s: %w", Position(data, se.Offset-1), err)
 		case errors.As(err, &te):
-			return fmt.Errorf("%s: %w", Position(data, te.Offset-1), err)
+			return &typeError{pos: Position(data, te.Offset-1), err: te}
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return fmt.Errorf("%s: the file ends inside a value: %w",
 				Position(data, int64(len(data))), err)
 		}
-		// an unknown key: the decoder stopped just after it
+		// an unknown key: the decoder says which, not where; its first
+		// appearance as a key is where a person looks
+		if _, key, ok := strings.Cut(err.Error(), "unknown field "); ok {
+			if i := bytes.Index(data, []byte(key)); i >= 0 {
+				return fmt.Errorf("%s: %w", Position(data, int64(i)), err)
+			}
+		}
 		return fmt.Errorf("near %s: %w", Position(data, dec.InputOffset()-1), err)
 	}
 	if rest := bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
@@ -49,6 +57,45 @@ func Decode(data []byte, v any) error {
 			Position(data, int64(len(data)-len(rest))))
 	}
 	return nil
+}
+
+// typeError says which key has a value of the wrong kind, in words a
+// person who wrote the file can act on, and keeps the decoder's error
+// beneath for errors.As.
+type typeError struct {
+	pos string
+	err *json.UnmarshalTypeError
+}
+
+func (e *typeError) Error() string {
+	key := e.err.Field
+	if i := strings.LastIndexByte(key, '.'); i >= 0 {
+		key = key[i+1:]
+	}
+	return fmt.Sprintf("%s: %q is a JSON %s; accepted: %s", e.pos, key, e.err.Value,
+		kindWord(e.err.Type))
+}
+
+func (e *typeError) Unwrap() error { return e.err }
+
+// kindWord names what a Go type takes in JSON.
+func kindWord(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return t.String()
 }
 
 // Position names the 1-based line and column of the byte at 0-based index

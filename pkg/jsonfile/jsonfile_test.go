@@ -25,8 +25,10 @@ func TestDecodeErrorsSayWhere(t *testing.T) {
 		{"double comma", "{\n  \"agents\": [\n    {\"address\": \"a:1\",, }\n  ]\n}\n",
 			"line 3, column 23: invalid character ','"},
 		{"first byte", "x", "line 1, column 1: invalid character 'x'"},
-		{"type", "{\n\"port\": \"80\"\n}", "line 2, column 12: json: cannot unmarshal string"},
-		{"unknown key", "{\n  \"agentz\": []}", `near line 2, column 15: json: unknown field "agentz"`},
+		{"type", "{\n\"port\": \"80\"\n}", `line 2, column 12: "port" is a JSON string; ` +
+			"accepted: an integer"},
+		{"unknown key", "{\n  \"agents\": [],\n  \"agentz\": [],\n  \"port\": 1\n}",
+			`line 3, column 3: json: unknown field "agentz"`},
 		{"trailing", "{}\n{}\n", "line 2, column 1: unexpected data after the JSON value"},
 		{"truncated", "{\"agents\": [", "line 1, column 13: the file ends inside a value"},
 		{"empty", " \n", "the file is empty"},

@@ -61,7 +61,13 @@ func Judge(inst *Instance, o Outcome, nPredict int, timeout time.Duration) {
 		inst.StoppedEarly = true
 	}
 	if inst.StoppedEarly && inst.Status == StatusOK {
-		inst.Reason = "stopped early at end of stream"
+		inst.Reason = "stopped early: the model ended the text"
+		if !rep.EndOfText && rep.EvalRuns != nil {
+			// no end-of-stream was seen: a full context is the usual cause
+			inst.Reason = fmt.Sprintf("stopped early: %d of %d tokens generated (a "+
+				"context too small for the prompt and -n, or an end-of-stream token)",
+				*rep.EvalRuns+1, nPredict)
+		}
 	}
 }
 

@@ -93,6 +93,8 @@ func TestOverlap(t *testing.T) {
 func TestJudge(t *testing.T) {
 	eval := timing.Report{EvalRuns: i(15), EvalMS: f64(100), EvalTokPerSec: f64(150)}
 	early := timing.Report{EvalRuns: i(11), EvalMS: f64(4107.93), EvalTokPerSec: f64(2.678)}
+	endOfText := early
+	endOfText.EndOfText = true
 	tests := []struct {
 		name   string
 		rep    timing.Report
@@ -108,7 +110,10 @@ func TestJudge(t *testing.T) {
 		{"exit status", eval, Outcome{ExitCode: 1}, StatusFailed, false, "exit status 1"},
 		{"start error", timing.Report{}, Outcome{StartError: "exec format error", ExitCode: -1},
 			StatusFailed, false, "exec format error"},
-		{"early stop (case 09)", early, Outcome{}, StatusOK, true, "stopped early"},
+		{"early stop without end of text", early, Outcome{}, StatusOK, true,
+			"stopped early: 12 of 16 tokens generated (a context too small"},
+		{"early stop at end of text", endOfText, Outcome{}, StatusOK, true,
+			"stopped early: the model ended the text"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
