@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -84,6 +85,26 @@ func retryable(err error) bool {
 		errors.Is(err, io.ErrUnexpectedEOF)
 }
 
+// transportCause is the last, most specific clause of a transport error,
+// such as "connect: connection refused" out of gRPC's "connection error:
+// desc = \"transport: Error while dialing: dial tcp 10.0.0.1:7070: connect:
+// connection refused\"".
+func transportCause(err error) string {
+	msg := err.Error()
+	if st, ok := status.FromError(err); ok {
+		msg = st.Message()
+	}
+	msg = strings.TrimSuffix(strings.TrimSpace(msg), `"`)
+	if i := strings.LastIndex(msg, "dial tcp "); i >= 0 {
+		// keep the address: "dial tcp 10.0.0.1:7070: connect: connection refused"
+		return msg[i:]
+	}
+	if i := strings.LastIndex(msg, "desc = "); i >= 0 {
+		msg = strings.Trim(msg[i+len("desc = "):], `"`)
+	}
+	return msg
+}
+
 // callErr maps an error of a call for HostRun: UNAVAILABLE after the retry
 // bound becomes ErrUnreachable, other codes their pkg/api sentinels.
 func callErr(op string, err error) error {
@@ -91,7 +112,7 @@ func callErr(op string, err error) error {
 	case err == nil:
 		return nil
 	case retryable(err):
-		return fmt.Errorf("%s: %w: %w", op, ErrUnreachable, wire.FromStatus(err))
+		return fmt.Errorf("%s: %w: %s", op, ErrUnreachable, transportCause(err))
 	default:
 		return fmt.Errorf("%s: %w", op, wire.FromStatus(err))
 	}
