@@ -40,18 +40,7 @@ func (b *Board) Line(label string) *BoardLine {
 	return &BoardLine{board: b, state: s}
 }
 
-func (b *Board) tick() {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.stop:
-			return
-		case <-t.C:
-			b.update(func() {})
-		}
-	}
-}
+func (b *Board) tick() { everySecond(b.stop, func() { b.update(func() {}) }) }
 
 // update changes state under the lock and redraws.
 func (b *Board) update(change func()) {

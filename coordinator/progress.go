@@ -105,18 +105,25 @@ func NewBar(out io.Writer, label string) *Bar {
 
 // tick redraws once a second so the elapsed time moves during a long combo.
 func (b *Bar) tick() {
+	everySecond(b.stop, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.state.total > 0 {
+			b.drawLocked()
+		}
+	})
+}
+
+// everySecond calls redraw once a second until stop is closed.
+func everySecond(stop <-chan struct{}, redraw func()) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		select {
-		case <-b.stop:
+		case <-stop:
 			return
 		case <-t.C:
-			b.mu.Lock()
-			if b.state.total > 0 {
-				b.drawLocked()
-			}
-			b.mu.Unlock()
+			redraw()
 		}
 	}
 }
