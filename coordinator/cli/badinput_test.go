@@ -73,8 +73,9 @@ func TestLocalDryRunOnThisHost(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit = %d, want 0\n%s", code, stderr)
 	}
-	if !strings.Contains(stdout, "plan: ") || !strings.Contains(stdout, "instances") {
-		t.Errorf("dry run printed no plan:\n%s", stdout)
+	if !strings.Contains(stdout, "plan: ") || !strings.Contains(stdout, "instances") ||
+		!strings.Contains(stdout, "runner: node-llama-cpp 3.21.1 (direct)") {
+		t.Errorf("dry run printed no plan or runner:\n%s", stdout)
 	}
 	lines := 0
 	for _, l := range strings.Split(stdout, "\n") {
@@ -108,7 +109,8 @@ func TestLocalDryRunNotesOnce(t *testing.T) {
 // the kinds --runner takes.
 func TestLocalBinaryNotARunner(t *testing.T) {
 	// with a model the run finds out; without, the check for a needed model does
-	for _, model := range [][]string{{"--model", sharedModel(t)}, nil} {
+	for _, model := range [][]string{{"--model", sharedModel(t)}, nil,
+		{"--model", sharedModel(t), "--dry-run"}} {
 		args := append([]string{"local", "--binary", "/bin/echo", "--instances", "1",
 			"--outdir", filepath.Join(t.TempDir(), "out")}, model...)
 		code, stdout, stderr := runPackbench(t, args...)

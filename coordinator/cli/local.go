@@ -132,8 +132,17 @@ func runLocal(args []string, env Env) error {
 		return err
 	}
 	if bf.dryRun {
+		pf, err := client.Preflight(ctx, api.PreflightRequest{Binary: bf.binary,
+			Runner: v.kind, ExecMode: v.mode, NoPreflight: bf.noPreflight})
+		if err != nil {
+			return refusedByAgent(err)
+		}
+		printRunner(env.Stdout, pf, nil)
 		printPlan(env.Stdout, p)
 		printModel(env.Stdout, bf.model, *modelDir)
+		if bf.model == "" && pf.Kind != runner.Llamafile {
+			return usagef("%s", coordinator.ModelRequired(pf.Kind))
+		}
 		return nil
 	}
 	if err := needModel(ctx, client, bf, v); err != nil {

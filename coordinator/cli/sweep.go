@@ -12,8 +12,10 @@ import (
 	"syscall"
 
 	"github.com/packbench/packbench/coordinator"
+	"github.com/packbench/packbench/pkg/api"
 	"github.com/packbench/packbench/pkg/plan"
 	"github.com/packbench/packbench/pkg/result"
+	"github.com/packbench/packbench/pkg/runner"
 )
 
 const defaultSweepOutDir = "packbench_sweep"
@@ -103,7 +105,9 @@ func runSweep(args []string, env Env) error {
 	}
 	dial := coordinator.RemoteDialer(logger.Named("remote"), coordinator.DefaultBackoff, creds)
 	if bf.dryRun {
-		if err := dryRunSweep(ctx, env.Stdout, dial, agents, v.spec); err != nil {
+		pre := api.PreflightRequest{Binary: bf.binary, Runner: v.kind, ExecMode: v.mode,
+			NoPreflight: bf.noPreflight}
+		if err := dryRunSweep(ctx, env.Stdout, dial, agents, v.spec, pre); err != nil {
 			return err
 		}
 		printModel(env.Stdout, bf.model, "")
@@ -172,25 +176,51 @@ func sweepAgents(list, file string, resume bool) ([]coordinator.Agent, error) {
 
 // dryRunSweep prints each host's plan, from its agent's facts.
 func dryRunSweep(ctx context.Context, w io.Writer, dial coordinator.Dialer,
-	agents []coordinator.Agent, spec plan.Spec) error {
+	agents []coordinator.Agent, spec plan.Spec, pre api.PreflightRequest) error {
+	refused := 0
 	for _, a := range agents {
 		client, closer, err := dial(a.Address)
 		if err != nil {
 			return err
 		}
 		facts, err := client.Facts(ctx)
-		closer.Close()
 		if err != nil {
+			closer.Close()
 			return fmt.Errorf("host %s: %w", a.Address, err)
 		}
+		// the agent checks the binary against its allowlist and names the
+		// runner, as it will before the first pack
+		pf, pfErr := client.Preflight(ctx, pre)
+		closer.Close()
 		p, err := plan.Build(spec, facts.PhysicalCores, facts.UsableCPUs)
 		if err != nil {
 			return usagef("%v", err)
 		}
 		fmt.Fprintf(w, "host %s (%s, %s):\n", a.Address, facts.Hostname, facts.CPUModel)
+		printRunner(w, pf, pfErr)
+		if pfErr != nil {
+			refused++
+		}
 		printPlan(w, p)
 	}
+	if refused > 0 {
+		return fmt.Errorf("%d of %d agents refused the runner; see above", refused, len(agents))
+	}
 	return nil
+}
+
+// printRunner says, in a dry run, which runner preflight found, or why it
+// found none.
+func printRunner(w io.Writer, pf runner.Preflight, err error) {
+	if err != nil {
+		fmt.Fprintf(w, "runner: refused: %v\n", err)
+		return
+	}
+	version := pf.Version
+	if version == "" {
+		version = "version unknown"
+	}
+	fmt.Fprintf(w, "runner: %s %s (%s)\n", pf.Kind, version, pf.ExecMode)
 }
 
 // printFleet prints one line per host and where the files are.

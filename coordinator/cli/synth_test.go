@@ -100,10 +100,20 @@ func TestSweepSyntheticModelSameBytesOnEveryAgent(t *testing.T) {
 	// a dry run says what the model costs and where it will go
 	code, stdout, stderr := runPackbench(t, "sweep", "--agents", strings.Join(addrs, ","),
 		"--binary", eng, "--model", ref, "--dry-run")
-	if code != 0 || !strings.Contains(stdout, "model: "+ref+", 704.9 KiB, 656000 weights, "+
+	if code != 0 || !strings.Contains(stdout, "runner: node-llama-cpp 3.21.1") ||
+		!strings.Contains(stdout, "model: "+ref+", 704.9 KiB, 656000 weights, "+
 		"written to STATE_DIR/models/"+spec.FileName()+" on each agent on first use") {
 		t.Errorf("sweep --dry-run: exit %d, want 0 and the model line\nstdout:\n%s\n"+
 			"stderr:\n%s", code, stdout, stderr)
+	}
+
+	// a binary outside the agents' allowlists is caught by the dry run
+	code, stdout, stderr = runPackbench(t, "sweep", "--agents", strings.Join(addrs, ","),
+		"--binary", "/bin/echo", "--model", ref, "--dry-run")
+	if code != 1 || strings.Count(stdout, "runner: refused") != 2 ||
+		!strings.Contains(stdout, "outside the agent's allowlist") {
+		t.Errorf("sweep --dry-run of a binary no agent allows: exit %d, want 1 and two "+
+			"refusals\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 
 	out := filepath.Join(t.TempDir(), "first")
