@@ -102,7 +102,7 @@ func TestSweepSyntheticModelSameBytesOnEveryAgent(t *testing.T) {
 		"--binary", eng, "--model", ref, "--dry-run")
 	if code != 0 || !strings.Contains(stdout, "runner: node-llama-cpp 3.21.1") ||
 		!strings.Contains(stdout, "model: "+ref+", 704.9 KiB, 656000 weights, "+
-		"written to STATE_DIR/models/"+spec.FileName()+" on each agent on first use") {
+			"written to STATE_DIR/models/"+spec.FileName()+" on each agent on first use") {
 		t.Errorf("sweep --dry-run: exit %d, want 0 and the model line\nstdout:\n%s\n"+
 			"stderr:\n%s", code, stdout, stderr)
 	}
