@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
@@ -125,4 +128,36 @@ func newLogger(out io.Writer, verbose bool) hclog.Logger {
 func IsTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// errSignalled is the cause of an interruptContext cancelled by a signal.
+var errSignalled = errors.New("interrupted by a signal")
+
+// interruptContext is cancelled by the first SIGINT or SIGTERM, with cause
+// errSignalled, which lets the run stop its packs and write what finished.
+// Then the default handling comes back, so a second Ctrl-C ends the process
+// at once; results already written stay, since every file is replaced
+// atomically. cancel releases the signals.
+func interruptContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sigs:
+			cancel(errSignalled)
+		case <-ctx.Done():
+		}
+		signal.Stop(sigs)
+	}()
+	return ctx, func() { cancel(nil) }
+}
+
+// onSignal calls f if and when ctx, from interruptContext, ends by a signal.
+func onSignal(ctx context.Context, f func()) {
+	context.AfterFunc(ctx, func() {
+		if errors.Is(context.Cause(ctx), errSignalled) {
+			f()
+		}
+	})
 }

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -61,7 +59,7 @@ func runLocal(args []string, env Env) error {
 		}
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 
 	var bar *coordinator.Bar
@@ -75,6 +73,10 @@ func runLocal(args []string, env Env) error {
 	for _, w := range v.warnings {
 		logger.Warn(w)
 	}
+	onSignal(ctx, func() {
+		logger.Warn("interrupted: stopping the running packs and keeping what finished; " +
+			"Ctrl-C again quits at once")
+	})
 
 	allow := []string{bf.binary}
 	if bf.model != "" && !synth.IsModelRef(bf.model) {

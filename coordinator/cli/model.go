@@ -1,18 +1,15 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/packbench/packbench/pkg/api"
 	"github.com/packbench/packbench/pkg/memory"
@@ -127,7 +124,7 @@ func runModelSynth(args []string, env Env) error {
 			strings.TrimSuffix(err.Error(), ": "+api.ErrInvalid.Error()))
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	info, err := synth.WriteFileContext(ctx, *out, spec)
 	if ctx.Err() != nil {

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/packbench/packbench/coordinator"
 	"github.com/packbench/packbench/pkg/api"
@@ -82,7 +80,7 @@ func runSweep(args []string, env Env) error {
 		}
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 
 	var board *coordinator.Board
@@ -96,6 +94,10 @@ func runSweep(args []string, env Env) error {
 	for _, w := range v.warnings {
 		logger.Warn(w)
 	}
+	onSignal(ctx, func() {
+		logger.Warn("interrupted: stopping the running packs and keeping what finished; " +
+			"Ctrl-C again quits at once")
+	})
 	creds, err := tf.clientCreds()
 	if err != nil {
 		return err

@@ -2,7 +2,9 @@ package cli_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -229,5 +231,49 @@ func TestSweepResumeRefusesAnotherWorkloadWithoutRecordedFlags(t *testing.T) {
 	if after, _ := os.ReadFile(filepath.Join(out, "a1", "results.csv")); string(after) !=
 		string(before) {
 		t.Errorf("refused resume changed results.csv:\n%s\nwas\n%s", after, before)
+	}
+}
+
+// A second Ctrl-C, while the first still waits for a pack to stop, ends the
+// sweep at once; what finished before is on disk.
+func TestSweepSecondInterruptQuitsAtOnce(t *testing.T) {
+	runDir := t.TempDir()
+	// a runner that ignores SIGTERM and ends on its own a few seconds later
+	slow := filepath.Join(runDir, "slow-llama-completion")
+	if err := os.WriteFile(slow, []byte("#!/bin/sh\ntrap '' TERM\nsleep 4\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	model := sharedModel(t)
+	a := startAgent(t, "a1", "127.0.0.1:0", t.TempDir(), runDir, model)
+	out := filepath.Join(t.TempDir(), "out")
+	sweep := startPackbench(t, "sweep", "--agents", a.addr, "--binary", slow, "--model", model,
+		"--no-preflight", "--runner", "llama-completion", "--instances", "1",
+		"--threads-min", "1", "--threads-max", "1", "--ladder-span", "0",
+		"--reserve-cores", "0", "--ctx-size", "256", "-n", "16", "--outdir", out)
+	waitFor(t, "the pack's start", func() bool {
+		return strings.Contains(sweep.stderr.String(), "runner identified")
+	})
+	time.Sleep(300 * time.Millisecond) // the pack is running
+	if err := sweep.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first interrupt's message", func() bool {
+		return strings.Contains(sweep.stderr.String(), "Ctrl-C again quits at once")
+	})
+	if err := sweep.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-sweep.exited:
+		sweep.exited <- err
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != -1 {
+			t.Errorf("sweep after a second Ctrl-C: %v, want killed by the signal", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Errorf("sweep still running 3 s after a second Ctrl-C; the runner ends at 4 s")
+	}
+	if _, err := os.Stat(filepath.Join(out, "fleet.json")); err != nil {
+		t.Errorf("fleet.json after a second Ctrl-C: %v, want it kept", err)
 	}
 }
