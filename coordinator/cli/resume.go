@@ -59,35 +59,32 @@ func givenFlags(fs *flag.FlagSet) map[string]string {
 	return out
 }
 
-// recordedAgents are the agents of the sweep in outDir, for a resume that
-// names none.
-func recordedAgents(outDir string) ([]coordinator.Agent, error) {
+// readResumed reads the fleet.json of the sweep that --resume continues;
+// none there is a usage error.
+func readResumed(outDir string) (*coordinator.FleetDocument, error) {
 	doc, err := coordinator.ReadFleetDocument(outDir)
 	if errors.Is(err, coordinator.ErrNothingToResume) {
 		return nil, usagef("invalid --resume: %v", err)
 	}
-	if err != nil {
-		return nil, err
-	}
+	return doc, err
+}
+
+// recordedAgents are the agents of the resumed sweep, for a resume that
+// names none.
+func recordedAgents(doc *coordinator.FleetDocument) []coordinator.Agent {
 	agents := make([]coordinator.Agent, len(doc.Hosts))
 	for i, h := range doc.Hosts {
 		agents[i] = coordinator.Agent{Name: h.Name, Address: h.Address, Labels: h.Labels}
 	}
-	return agents, nil
+	return agents
 }
 
 // resumeAgents refuses a resume whose --agents or --fleet names other hosts
 // than the sweep in outDir: a host left out would silently lose its
 // remaining combos and its row in fleet.csv. Giving the same ones again
 // (labels may change) is fine.
-func resumeAgents(agents []coordinator.Agent, outDir string) error {
-	doc, err := coordinator.ReadFleetDocument(outDir)
-	if errors.Is(err, coordinator.ErrNothingToResume) {
-		return usagef("invalid --resume: %v", err)
-	}
-	if err != nil {
-		return err
-	}
+func resumeAgents(agents []coordinator.Agent, doc *coordinator.FleetDocument,
+	outDir string) error {
 	var given, had []string
 	for _, a := range agents {
 		given = append(given, a.Address)
@@ -125,20 +122,13 @@ func sameFlagValue(name, a, b string) bool {
 	return false
 }
 
-// resumeFlags gives fs the benchmark flags recorded by the sweep in outDir,
-// so that a resume measures the rest of the plan as the sweep began it. A
-// flag given again must have its recorded value (or, if the sweep did not
-// set it, its default): a different one would mix two workloads in one
-// results.csv, so it is refused. A sweep that recorded no flags leaves fs as
-// it is.
-func resumeFlags(fs *flag.FlagSet, outDir string) error {
-	doc, err := coordinator.ReadFleetDocument(outDir)
-	if errors.Is(err, coordinator.ErrNothingToResume) {
-		return usagef("invalid --resume: %v", err)
-	}
-	if err != nil {
-		return err
-	}
+// resumeFlags gives fs the benchmark flags recorded in doc, the fleet.json
+// of the sweep in outDir, so that a resume measures the rest of the plan as
+// the sweep began it. A flag given again must have its recorded value (or,
+// if the sweep did not set it, its default): a different one would mix two
+// workloads in one results.csv, so it is refused. A sweep that recorded no
+// flags leaves fs as it is.
+func resumeFlags(fs *flag.FlagSet, doc *coordinator.FleetDocument, outDir string) error {
 	if doc.Flags == nil {
 		return nil
 	}

@@ -45,8 +45,13 @@ func runSweep(args []string, env Env) error {
 	if fs.NArg() > 0 {
 		return usagef("sweep: unexpected argument %q (flags start with --)", fs.Arg(0))
 	}
+	var resumed *coordinator.FleetDocument
 	if *resume {
-		if err := resumeFlags(fs, *outDir); err != nil {
+		var err error
+		if resumed, err = readResumed(*outDir); err != nil {
+			return err
+		}
+		if err := resumeFlags(fs, resumed, *outDir); err != nil {
 			return err
 		}
 	}
@@ -56,13 +61,11 @@ func runSweep(args []string, env Env) error {
 	}
 	switch {
 	case *resume && len(agents) > 0:
-		if err := resumeAgents(agents, *outDir); err != nil {
+		if err := resumeAgents(agents, resumed, *outDir); err != nil {
 			return err
 		}
 	case *resume:
-		if agents, err = recordedAgents(*outDir); err != nil {
-			return err
-		}
+		agents = recordedAgents(resumed)
 	default:
 		// a sweep's finished combos are only ever continued, never replaced
 		if _, err := os.Stat(filepath.Join(*outDir, "fleet.json")); err == nil {
